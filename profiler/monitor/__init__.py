@@ -1,0 +1,1 @@
+"""Watching an app in production: error taxonomy, metrics, log shipping."""

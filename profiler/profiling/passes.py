@@ -1,0 +1,115 @@
+"""Profiler passes: cProfile and pyinstrument, each attached to every worker thread.
+
+Both profilers are per-thread in Python 3.11, so a pass hands the workload a
+``thread_context`` to enter in each thread that makes calls, and merges the
+per-thread results when it saves. Profilers distort timing (DESIGN.md), so
+these passes explain where local time goes; response times come from the
+trace-only measurement pass.
+"""
+
+from __future__ import annotations
+
+import cProfile
+import pstats
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from pyinstrument import Profiler
+from pyinstrument.renderers import HTMLRenderer, SpeedscopeRenderer
+from pyinstrument.session import Session
+
+PROFILER_CHOICES = ("both", "cprofile", "pyinstrument", "none")
+
+
+class CProfilePass:
+    """Deterministic wall-clock profile, saved as a ``.prof`` for pstats and snakeviz."""
+
+    name = "cprofile"
+    filename = "cprofile.prof"
+
+    def __init__(self) -> None:
+        self._profiles: list[cProfile.Profile] = []
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def thread_context(self) -> Iterator[None]:
+        profile = cProfile.Profile()
+        profile.enable()
+        try:
+            yield
+        finally:
+            profile.disable()
+            with self._lock:
+                self._profiles.append(profile)
+
+    def stats(self) -> pstats.Stats | None:
+        if not self._profiles:
+            return None
+        stats = pstats.Stats(self._profiles[0])
+        for profile in self._profiles[1:]:
+            stats.add(profile)
+        return stats
+
+    def save(self, output_dir: Path) -> dict[str, Path]:
+        stats = self.stats()
+        if stats is None:
+            return {}
+        path = output_dir / self.filename
+        stats.dump_stats(path)
+        return {"cprofile": path}
+
+
+class PyinstrumentPass:
+    """Statistical profile (1 ms interval), saved as HTML and speedscope JSON."""
+
+    name = "pyinstrument"
+    interval_s = 0.001
+
+    def __init__(self) -> None:
+        self._sessions: list[Session] = []
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def thread_context(self) -> Iterator[None]:
+        profiler = Profiler(interval=self.interval_s, async_mode="enabled")
+        profiler.start()
+        try:
+            yield
+        finally:
+            session = profiler.stop()
+            with self._lock:
+                self._sessions.append(session)
+
+    def session(self) -> Session | None:
+        if not self._sessions:
+            return None
+        combined = self._sessions[0]
+        for session in self._sessions[1:]:
+            combined = Session.combine(combined, session)
+        return combined
+
+    def save(self, output_dir: Path) -> dict[str, Path]:
+        session = self.session()
+        if session is None:
+            return {}
+        html_path = output_dir / "pyinstrument.html"
+        speedscope_path = output_dir / "pyinstrument.speedscope.json"
+        html_path.write_text(HTMLRenderer().render(session), encoding="utf-8")
+        speedscope_path.write_text(SpeedscopeRenderer().render(session), encoding="utf-8")
+        session.save(output_dir / "pyinstrument.pyisession")
+        return {"pyinstrument_html": html_path, "speedscope": speedscope_path}
+
+
+ProfilePass = CProfilePass | PyinstrumentPass
+
+
+def passes_for(choice: str) -> list[ProfilePass]:
+    """The passes ``--profiler CHOICE`` asks for, in the order they run."""
+    passes: list[ProfilePass] = []
+    if choice in ("both", "cprofile"):
+        passes.append(CProfilePass())
+    if choice in ("both", "pyinstrument"):
+        passes.append(PyinstrumentPass())
+    return passes

@@ -1,0 +1,94 @@
+"""The raw record of one SDK call, written on the hot path and read later.
+
+Everything here is cheap to append to: timestamps go into ``array('d')`` and
+event codes into a ``bytearray``. Phases are derived afterwards by pure
+functions in :mod:`profiler.trace.phases`, never while the call runs.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from array import array
+from dataclasses import dataclass, field
+from itertools import count
+
+from profiler.trace.events import ATTEMPT_STARTED
+
+
+@dataclass(slots=True)
+class AttemptResponse:
+    """What one attempt's response headers said (no header values beyond these)."""
+
+    attempt: int  # index of the attempt these headers belong to
+    status: int
+    x_request_id: str | None
+    processing_ms: float | None
+    retry_after: str | None
+
+
+@dataclass(slots=True, eq=False)
+class CallRecording:
+    """Everything measured about one ``chat.completions.create`` call."""
+
+    call_id: int
+    entered: float  # perf_counter at SDK entry
+    started_at: float  # unix time at SDK entry, for humans
+    model: str | None = None
+    n: int = 1
+    stream: bool = False
+    is_async: bool = False
+    exited: float | None = None  # perf_counter when the SDK call returned or raised
+    cpu_s: float | None = None
+    times: array = field(default_factory=lambda: array("d"))
+    codes: bytearray = field(default_factory=bytearray)
+    failures: dict[int, str] = field(default_factory=dict)  # event index -> exception class name
+    responses: list[AttemptResponse] = field(default_factory=list)
+    idempotency_key: str | None = None
+    error_kind: str | None = None  # what the caller saw, if the call failed
+    error_type: str | None = None  # the exception's class name, never its message
+    # Streams: one entry per chunk handed to the caller.
+    chunk_requested: array = field(default_factory=lambda: array("d"))  # caller asked for the next chunk
+    chunk_ready: array = field(default_factory=lambda: array("d"))  # the SDK handed it over
+    chunk_choice: array = field(default_factory=lambda: array("i"))  # choice index of content, -1 if none
+    stream_ended: float | None = None
+    stream_finished_choices: int = 0  # choices that sent a finish_reason
+    usage_output_tokens: int | None = None
+    slot_wait_s: float = 0.0  # time waiting for a concurrency slot before the call (set by the caller)
+    interrupted: bool = False  # cut short by Ctrl-C or exit: kept, but not counted as a failure
+
+    def mark_attempt(self) -> None:
+        self.times.append(time.perf_counter())
+        self.codes.append(ATTEMPT_STARTED)
+
+    def add_event(self, code: int, at: float) -> None:
+        self.times.append(at)
+        self.codes.append(code)
+
+    @property
+    def attempts(self) -> int:
+        return self.codes.count(ATTEMPT_STARTED)
+
+    @property
+    def finished(self) -> bool:
+        if self.exited is None:
+            return False
+        return not self.stream or self.error_kind is not None or self.stream_ended is not None
+
+
+class Collector:
+    """Holds the recordings of one run. Appends are atomic under the GIL."""
+
+    def __init__(self) -> None:
+        self.recordings: list[CallRecording] = []
+        self._ids = count(1)
+        self._lock = threading.Lock()
+        self.origin = time.perf_counter()
+        self.origin_unix = time.time()
+
+    def new_call(self) -> CallRecording:
+        with self._lock:
+            call_id = next(self._ids)
+        recording = CallRecording(call_id=call_id, entered=time.perf_counter(), started_at=time.time())
+        self.recordings.append(recording)
+        return recording
