@@ -31,10 +31,16 @@ class Timeline:
         """One HTTP/1.1 request/response; returns when the body ended."""
         t = start_ms
         if connect_ms:
-            self.event(t, "connection.connect_tcp.started").event(t + connect_ms, "connection.connect_tcp.complete")
+            self.event(t, "connection.connect_tcp.started").event(
+                t + connect_ms, "connection.connect_tcp.complete"
+            )
             t += connect_ms
-        self.event(t, "http11.send_request_headers.started").event(t + 0.1, "http11.send_request_headers.complete")
-        self.event(t + 0.1, "http11.send_request_body.started").event(t + 0.2, "http11.send_request_body.complete")
+        self.event(t, "http11.send_request_headers.started").event(
+            t + 0.1, "http11.send_request_headers.complete"
+        )
+        self.event(t + 0.1, "http11.send_request_body.started").event(
+            t + 0.2, "http11.send_request_body.complete"
+        )
         t += 0.2
         self.event(t, "http11.receive_response_headers.started")
         t += wait_ms
@@ -46,7 +52,9 @@ class Timeline:
         return t + 0.05
 
     def respond(self, attempt: int, status: int, processing_ms: float | None = None) -> Timeline:
-        self.recording.responses.append(AttemptResponse(attempt, status, f"req_{attempt}", processing_ms, None))
+        self.recording.responses.append(
+            AttemptResponse(attempt, status, f"req_{attempt}", processing_ms, None)
+        )
         return self
 
     def exit(self, at_ms: float) -> CallRecording:
@@ -106,7 +114,9 @@ def test_retry_after_rate_limit_counts_backoff_and_attempt_error() -> None:
 
 def test_timeout_while_waiting_for_headers() -> None:
     timeline = Timeline(error_kind="timeout", error_type="APITimeoutError").attempt(1.0)
-    timeline.event(1.0, "http11.send_request_headers.started").event(1.1, "http11.send_request_headers.complete")
+    timeline.event(1.0, "http11.send_request_headers.started").event(
+        1.1, "http11.send_request_headers.complete"
+    )
     timeline.event(1.1, "http11.send_request_body.started").event(1.2, "http11.send_request_body.complete")
     timeline.event(1.2, "http11.receive_response_headers.started")
     timeline.event(1001.2, "http11.receive_response_headers.failed", failure="ReadTimeout")
@@ -129,8 +139,12 @@ def test_connection_refused_is_a_connection_error() -> None:
 def test_stream_splits_blocked_time_from_caller_time() -> None:
     timeline = Timeline(stream=True, n=1).attempt(1.0)
     t = 1.0
-    timeline.event(t, "http11.send_request_headers.started").event(t + 0.1, "http11.send_request_headers.complete")
-    timeline.event(t + 0.1, "http11.send_request_body.started").event(t + 0.2, "http11.send_request_body.complete")
+    timeline.event(t, "http11.send_request_headers.started").event(
+        t + 0.1, "http11.send_request_headers.complete"
+    )
+    timeline.event(t + 0.1, "http11.send_request_body.started").event(
+        t + 0.2, "http11.send_request_body.complete"
+    )
     timeline.event(t + 0.2, "http11.receive_response_headers.started")
     timeline.event(101.2, "http11.receive_response_headers.complete")
     recording = timeline.respond(0, 200).exit(102.0)

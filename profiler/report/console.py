@@ -68,14 +68,15 @@ def requests_table(summary: dict[str, Any]) -> Table:
     return table
 
 
-def phases_table(summary: dict[str, Any]) -> Table:
+def phases_table(summary: dict[str, Any], explain: bool = True) -> Table:
     table = Table(title="Where each call's time went (trace-only pass)", title_justify="left")
     table.add_column("phase")
     table.add_column("mean", justify="right")
     table.add_column("p50", justify="right")
     table.add_column("p99", justify="right")
     table.add_column("share", justify="right")
-    table.add_column("what it is", style="dim")
+    if explain:
+        table.add_column("what it is", style="dim", no_wrap=True, overflow="ellipsis")
     breakdown = summary["breakdown_ms"]
     call_total = sum(
         breakdown[k]["total"] for k in breakdown if k not in ("server_processing", "network", "local")
@@ -89,7 +90,7 @@ def phases_table(summary: dict[str, Any]) -> Table:
             _fmt(stats["p50"], " ms"),
             _fmt(stats["p99"], " ms"),
             f"{share:.1f}%",
-            _PHASE_HELP.get(phase, ""),
+            *([_PHASE_HELP.get(phase, "")] if explain else []),
             style=style,
         )
     return table
@@ -99,7 +100,7 @@ def print_report(console: Console, summary: dict[str, Any], output_dir: str) -> 
     console.print()
     console.print(requests_table(summary))
     console.print()
-    console.print(phases_table(summary))
+    console.print(phases_table(summary, explain=console.width >= 120))
     split, wall = summary["split_s"], summary["wall_s"]
     if wall > 0:
         shares = " · ".join(f"{key} {split[key] / wall:.0%}" for key in ("network", "backoff", "local"))

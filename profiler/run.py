@@ -1,0 +1,345 @@
+"""``python -m profiler.run``: profile the sample ChatGPT workload.
+
+One measurement pass with tracing only gives the response times and the
+network/local split; then cProfile and pyinstrument passes (each profiler
+slows calls down, so neither touches the figures) explain where local time
+goes. Everything lands in one output directory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+from contextlib import ExitStack
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import openai
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from profiler.profiling.attribution import attribute_cprofile
+from profiler.profiling.passes import PROFILER_CHOICES, CProfilePass, ProfilePass, passes_for
+from profiler.report.artifacts import write_json, write_jsonl
+from profiler.report.console import print_report
+from profiler.report.summary import build_summary, request_record
+from profiler.simulator import BUILTIN_SCENARIOS, Scenario, ScenarioError, SimulatorProcess, load_scenario
+from profiler.target import Target, TargetError, resolve_target
+from profiler.trace.instrument import collecting
+from profiler.trace.phases import trace_call
+from profiler.workload import MODEL, WorkloadConfig, run_workload
+
+EXIT_OK, EXIT_NO_SUCCESS, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _non_negative_float(text: str) -> float:
+    value = float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative, got {text}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m profiler.run",
+        description=(
+            "Profile a program that calls the OpenAI Chat Completions API: split every request into "
+            "network phases and local processing, measure latency and errors, and save cProfile and "
+            "pyinstrument profiles. With no API key and no base URL the calls go to an embedded "
+            "OpenAI-compatible simulator on 127.0.0.1."
+        ),
+        epilog=(
+            "examples:\n"
+            "  python -m profiler.run                               # 10 requests to the simulator\n"
+            "  python -m profiler.run --scenario slow --stream      # a slow server, streamed\n"
+            "  python -m profiler.run --local-work-ms 300           # heavy local post-processing\n"
+            "  OPENAI_API_KEY=... python -m profiler.run --base-url https://api.openai.com/v1\n"
+            "\nexit status: 0 ok, 1 no request succeeded, 2 bad usage, 130 interrupted (results kept)"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    workload = parser.add_argument_group("workload")
+    workload.add_argument(
+        "--requests",
+        "-n",
+        type=_positive_int,
+        default=10,
+        metavar="N",
+        help="number of chat completion calls per pass (default: 10)",
+    )
+    workload.add_argument(
+        "--concurrency",
+        "-c",
+        type=_positive_int,
+        default=1,
+        metavar="C",
+        help="at most C calls in flight, from C worker threads sharing one client (default: 1)",
+    )
+    workload.add_argument(
+        "--stream", action="store_true", help="stream the replies (adds TTFT, inter-token latency and TPOT)"
+    )
+    workload.add_argument(
+        "--local-work-ms",
+        type=_non_negative_float,
+        default=0.0,
+        metavar="MS",
+        help="add exactly MS milliseconds of CPU work to each reply's post-processing (default: 0)",
+    )
+    workload.add_argument(
+        "--model", default=MODEL, metavar="M", help=f"model name to request (default: {MODEL})"
+    )
+    workload.add_argument(
+        "--choices",
+        type=_positive_int,
+        default=3,
+        metavar="K",
+        help="completions per request, the API's n (default: 3)",
+    )
+
+    target = parser.add_argument_group("target")
+    target.add_argument(
+        "--base-url",
+        metavar="URL",
+        help="an OpenAI-compatible endpoint (default: $OPENAI_BASE_URL, else the embedded simulator);"
+        " the key comes from $OPENAI_API_KEY",
+    )
+    target.add_argument(
+        "--scenario",
+        default="default",
+        metavar="NAME|FILE",
+        help="simulator behaviour: a built-in name ("
+        + ", ".join(BUILTIN_SCENARIOS)
+        + ") or a JSON file; see docs/simulator.md (default: default)",
+    )
+    target.add_argument(
+        "--timeout",
+        type=_non_negative_float,
+        default=None,
+        metavar="S",
+        help="client timeout per attempt in seconds (default: the scenario's hint, else 60)",
+    )
+    target.add_argument(
+        "--max-retries",
+        type=int,
+        default=2,
+        metavar="R",
+        help="the SDK's retries on 408/409/429/5xx and connection errors (default: 2)",
+    )
+
+    output = parser.add_argument_group("output")
+    output.add_argument(
+        "--profiler",
+        choices=PROFILER_CHOICES,
+        default="both",
+        help="profiler passes to run after the measurement pass (default: both)",
+    )
+    output.add_argument(
+        "--output-dir",
+        "-o",
+        type=Path,
+        metavar="DIR",
+        help="where to write the results (default: profiles/<UTC timestamp>/)",
+    )
+    output.add_argument(
+        "--view",
+        action="store_true",
+        help="serve the cProfile profile with snakeviz on 127.0.0.1 and print its URL",
+    )
+    output.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    return parser
+
+
+def _default_output_dir() -> Path:
+    return Path("profiles") / datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+
+
+def _make_client(
+    base_url: str, target: Target, scenario: Scenario | None, args: argparse.Namespace
+) -> openai.OpenAI:
+    timeout = args.timeout
+    if timeout is None:
+        timeout = (scenario.client_timeout_s if scenario else None) or 60.0
+    return openai.OpenAI(
+        base_url=base_url, api_key=target.api_key, timeout=timeout, max_retries=args.max_retries
+    )
+
+
+class _Passes:
+    """Runs the measurement pass and the profiler passes with one progress display."""
+
+    def __init__(self, client: openai.OpenAI, config: WorkloadConfig, console: Console, quiet: bool) -> None:
+        self.client, self.config = client, config
+        self.progress = Progress(
+            TextColumn("{task.description:<22}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[failed]} failed"),
+            TimeElapsedColumn(),
+            console=console,
+            disable=quiet,
+            transient=False,
+        )
+
+    def run(self, description: str, thread_context: Any = None) -> Any:
+        task = self.progress.add_task(description, total=self.config.requests, failed=0)
+        failed = 0
+
+        def done(ok: bool) -> None:
+            nonlocal failed
+            failed += not ok
+            self.progress.update(task, advance=1, failed=failed)
+
+        kwargs = {"thread_context": thread_context} if thread_context else {}
+        return run_workload(self.client, self.config, on_done=done, **kwargs)
+
+
+def _serve_snakeviz(profile: Path, console: Console) -> int:
+    port = 8080
+    command = [
+        sys.executable,
+        "-m",
+        "snakeviz",
+        "--server",
+        "--hostname",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        str(profile),
+    ]
+    console.print(
+        f"Serving the profile with snakeviz: [bold]http://127.0.0.1:{port}/snakeviz/{profile.resolve()}[/bold]"
+    )
+    console.print("Press Ctrl-C to stop.")
+    try:
+        return subprocess.call(command)
+    except KeyboardInterrupt:
+        return EXIT_OK
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    console = Console(stderr=False, highlight=False)
+    try:
+        target = resolve_target(args.base_url)
+        scenario = load_scenario(args.scenario) if target.embedded else None
+    except (TargetError, ScenarioError) as exc:
+        parser.exit(EXIT_USAGE, f"{parser.prog}: error: {exc}\n")
+    output_dir: Path = args.output_dir or _default_output_dir()
+    try:
+        output_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        parser.exit(
+            EXIT_USAGE, f"{parser.prog}: error: cannot create output directory {output_dir}: {exc.strerror}\n"
+        )
+
+    config = WorkloadConfig(
+        requests=args.requests,
+        concurrency=args.concurrency,
+        stream=args.stream,
+        local_work_ms=args.local_work_ms,
+        model=args.model,
+        n=args.choices,
+    )
+    profile_passes = passes_for(args.profiler)
+    artifacts: dict[str, str] = {}
+    interrupted = False
+    with ExitStack() as stack:
+        if target.embedded:
+            assert scenario is not None
+            ground_truth = output_dir / "ground_truth.jsonl"
+            console.print(
+                f"Starting the embedded simulator (scenario [bold]{scenario.name}[/bold]) on 127.0.0.1 …"
+            )
+            simulator = stack.enter_context(SimulatorProcess(scenario, ground_truth_path=ground_truth))
+            base_url = simulator.base_url
+            artifacts["ground_truth"] = str(ground_truth)
+        else:
+            base_url = target.base_url or ""
+        console.print(
+            f"Target: {base_url}  ·  {config.requests} requests, concurrency {config.concurrency}"
+            f"{', streamed' if config.stream else ''}, model {config.model}, n={config.n}"
+        )
+        client = stack.enter_context(_make_client(base_url, target, scenario, args))
+        passes = _Passes(client, config, console, args.quiet)
+        with passes.progress:
+            with collecting() as collector:
+                measured = passes.run("measure (trace only)")
+            interrupted = measured.interrupted
+            wall = (collector.origin, collector.origin + measured.wall_s)
+            for profile_pass in [] if interrupted else profile_passes:
+                result = passes.run(f"profile ({profile_pass.name})", profile_pass.thread_context)
+                if result.interrupted:
+                    interrupted = True
+                    break
+
+    traces = [trace_call(recording) for recording in collector.recordings]
+    artifacts.update(_save_profiles(profile_passes, output_dir))
+    requests_path = write_jsonl(
+        output_dir / "requests.jsonl", (request_record(t, collector.origin) for t in traces)
+    )
+    artifacts["requests"] = str(requests_path)
+    artifacts["summary"] = str(output_dir / "summary.json")
+    summary = build_summary(
+        traces,
+        wall=wall,
+        cpu_s=measured.cpu_s,
+        config={
+            "requests": config.requests,
+            "concurrency": config.concurrency,
+            "stream": config.stream,
+            "local_work_ms": config.local_work_ms,
+            "model": config.model,
+            "n": config.n,
+            "profiler": args.profiler,
+            "max_retries": args.max_retries,
+        },
+        target={**target.describe(), "scenario": scenario.name if scenario else None},
+        artifacts=artifacts,
+        interrupted=interrupted,
+    )
+    summary["passes"] = {"figures": "measure (trace only)", "profiles": [p.name for p in profile_passes]}
+    cprofile_pass = next((p for p in profile_passes if isinstance(p, CProfilePass)), None)
+    stats = cprofile_pass.stats() if cprofile_pass else None
+    if stats is not None:
+        attribution = attribute_cprofile(stats)
+        summary["attribution"] = attribution.to_json()
+        if attribution.hotspots:
+            summary["attribution"]["top_local"] = attribution.hotspots[0].label
+    write_json(output_dir / "summary.json", summary)
+    print_report(console, summary, str(output_dir))
+
+    if interrupted:
+        console.print(
+            "[yellow]Interrupted: the results above cover what was measured before Ctrl-C.[/yellow]"
+        )
+        return EXIT_INTERRUPTED
+    if summary["requests"]["succeeded"] == 0:
+        console.print(
+            f"[red]No request succeeded[/red] ({', '.join(summary['errors']) or 'no response'}): "
+            f"check the target {base_url}"
+        )
+        return EXIT_NO_SUCCESS
+    if args.view and "cprofile" in artifacts:
+        return _serve_snakeviz(Path(artifacts["cprofile"]), console)
+    return EXIT_OK
+
+
+def _save_profiles(profile_passes: list[ProfilePass], output_dir: Path) -> dict[str, str]:
+    saved: dict[str, str] = {}
+    for profile_pass in profile_passes:
+        saved.update({name: str(path) for name, path in profile_pass.save(output_dir).items()})
+    return saved
+
+
+if __name__ == "__main__":
+    sys.exit(main())

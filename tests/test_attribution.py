@@ -1,0 +1,65 @@
+"""The rule set that classifies profile time as network wait, back-off or local."""
+
+from __future__ import annotations
+
+import cProfile
+import pstats
+import socket
+import threading
+import time
+
+from profiler.profiling.attribution import BACKOFF, IDLE, LOCAL, NETWORK, attribute_cprofile, classify
+
+
+def test_rules_claim_socket_ssl_and_selectors() -> None:
+    assert classify("~", "<method 'recv_into' of '_socket.socket' objects>") == NETWORK
+    assert classify("/usr/lib/python3.11/ssl.py", "read") == NETWORK
+    assert classify("/usr/lib/python3.11/selectors.py", "select") == NETWORK
+    assert classify("~", "<built-in method _socket.getaddrinfo>") == NETWORK
+
+
+def test_sleep_is_backoff_only_when_the_sdk_retries() -> None:
+    assert classify("~", "<built-in method time.sleep>", callers=["_sleep_for_retry"]) == BACKOFF
+    assert classify("~", "<built-in method time.sleep>", callers=["my_loop"]) == LOCAL
+
+
+def test_plain_python_is_local() -> None:
+    assert classify("/app/main.py", "extract_titles") == LOCAL
+    assert classify("~", "<method 'acquire' of '_thread.lock' objects>") == IDLE
+
+
+def _sleep_for_retry() -> None:  # named like the SDK's retry sleep
+    time.sleep(0.05)
+
+
+def _busy() -> int:
+    return sum(i * i for i in range(200_000))
+
+
+def test_attribute_cprofile_on_a_real_profile() -> None:
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+
+    def answer_late() -> None:
+        conn, _ = server.accept()
+        time.sleep(0.08)
+        conn.sendall(b"x")
+        conn.close()
+
+    threading.Thread(target=answer_late, daemon=True).start()
+    profile = cProfile.Profile()
+    profile.enable()
+    client = socket.create_connection(server.getsockname())
+    client.recv(1)  # blocks ~80 ms on the network
+    _sleep_for_retry()
+    _busy()
+    profile.disable()
+    client.close()
+    server.close()
+
+    attribution = attribute_cprofile(pstats.Stats(profile))
+    assert attribution.seconds[NETWORK] >= 0.07
+    assert 0.045 <= attribution.seconds[BACKOFF] <= 0.07
+    assert attribution.hotspots and "genexpr" in attribution.hotspots[0].function
+    assert all("recv" not in h.function for h in attribution.hotspots)

@@ -1,0 +1,264 @@
+"""``python -m profiler.run`` end to end: real SDK, real HTTP, the embedded simulator."""
+
+from __future__ import annotations
+
+import json
+import os
+import pstats
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO, run_cli
+
+SECRET = "sk-test-secret-key-that-must-not-leak-0123456789"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _artifact_text(directory: Path) -> str:
+    return "\n".join(
+        p.read_text(errors="replace") for p in directory.iterdir() if p.suffix in (".json", ".jsonl", ".html")
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--requests", "0"], "must be at least 1"),
+        (["--scenario", "no-such-scenario"], "unknown scenario"),
+        (["--profiler", "perf"], "invalid choice"),
+        (["--base-url", "https://api.example.com/v1"], "OPENAI_API_KEY is not set"),
+        (["--base-url", "not a url"], "is not an http"),
+    ],
+)
+def test_bad_usage_exits_2_with_one_line(args: list[str], message: str) -> None:
+    result = run_cli(*args)
+    assert result.returncode == 2
+    error_lines = [line for line in result.stderr.splitlines() if "error:" in line]
+    assert len(error_lines) == 1 and message in error_lines[0], result.stderr
+
+
+def test_help_documents_every_option() -> None:
+    result = run_cli("--help")
+    assert result.returncode == 0
+    for option in (
+        "--requests",
+        "--concurrency",
+        "--stream",
+        "--profiler",
+        "--scenario",
+        "--local-work-ms",
+        "--base-url",
+        "--model",
+        "--output-dir",
+        "--view",
+        "--timeout",
+        "--max-retries",
+    ):
+        assert option in result.stdout
+
+
+def test_default_run_writes_every_artifact(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    result = run_cli(
+        "--scenario", "instant", "--requests", "6", "--output-dir", str(out), env={"OPENAI_API_KEY": ""}
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["schema"] == "profiler.run/1"
+    assert summary["requests"] == {"started": 6, "succeeded": 6, "failed": 0}
+    assert summary["error_rate"] == 0.0
+    for phase in (
+        "local_pre",
+        "connect",
+        "tls",
+        "send",
+        "server_wait",
+        "server_processing",
+        "download",
+        "local_post",
+        "backoff",
+        "network",
+        "local",
+    ):
+        assert set(summary["breakdown_ms"][phase]) >= {"mean", "p50", "p99", "total"}
+    assert set(summary["split_s"]) == {"network", "backoff", "local"}
+    assert sum(summary["split_s"].values()) == pytest.approx(summary["wall_s"], rel=1e-3)
+
+    lines = (out / "requests.jsonl").read_text().splitlines()
+    assert len(lines) == 6
+    records = [json.loads(line) for line in lines]
+    assert all(r["x_request_id"].startswith("req_") and r["status"] == 200 for r in records)
+
+    # The simulator saw the measurement pass and both profiler passes.
+    truth = [json.loads(line) for line in (out / "ground_truth.jsonl").read_text().splitlines()]
+    assert len(truth) == 18
+    measured_ids = {r["x_request_id"] for r in records}
+    assert measured_ids <= {t["request_id"] for t in truth}
+
+    stats = pstats.Stats(str(out / "cprofile.prof"))
+    assert any(func[2] == "ask" for func in stats.stats)  # type: ignore[attr-defined]
+    assert "pyinstrument" in (out / "pyinstrument.html").read_text()
+    speedscope = json.loads((out / "pyinstrument.speedscope.json").read_text())
+    assert speedscope["$schema"].startswith("https://www.speedscope.app")
+
+    assert "Verdict:" in result.stdout
+    assert f"snakeviz -s -H 127.0.0.1 {out / 'cprofile.prof'}" in result.stdout.replace("\n", "")
+    assert "trace-only" in result.stdout
+
+
+def test_no_key_or_authorization_in_artifacts(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    port = _free_port()
+    # A local endpoint with a key set: the key is used but must never be written down.
+    result = run_cli(
+        "--base-url",
+        f"http://127.0.0.1:{port}/v1",
+        "--requests",
+        "2",
+        "--max-retries",
+        "0",
+        "--profiler",
+        "none",
+        "--output-dir",
+        str(out),
+        env={"OPENAI_API_KEY": SECRET},
+    )
+    assert result.returncode == 1
+    text = _artifact_text(out) + result.stdout + result.stderr
+    assert SECRET not in text
+    assert "bearer " not in text.lower() and "\"authorization\"" not in text.lower()
+
+
+def test_unreachable_target_records_failures_and_exits_1(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    port = _free_port()  # nothing listens there
+    result = run_cli(
+        "--base-url",
+        f"http://127.0.0.1:{port}/v1",
+        "--requests",
+        "3",
+        "--max-retries",
+        "1",
+        "--profiler",
+        "none",
+        "--output-dir",
+        str(out),
+    )
+    assert result.returncode == 1
+    assert "No request succeeded" in result.stdout
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["requests"] == {"started": 3, "succeeded": 0, "failed": 3}
+    assert summary["errors"] == {"connection": 3}
+    assert summary["attempt_errors"] == {"connection": 6}
+    assert summary["attempts"] == {"total": 6, "retried": 3}
+    records = [json.loads(line) for line in (out / "requests.jsonl").read_text().splitlines()]
+    assert [r["error_kind"] for r in records] == ["connection"] * 3
+
+
+def test_stream_run_reports_streaming_metrics(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    result = run_cli(
+        "--scenario", "instant", "--stream", "--requests", "4", "--profiler", "none", "--output-dir", str(out)
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    for key in ("ttft_ms", "itl_ms", "tpot_ms"):
+        assert set(summary[key]) >= {"mean", "p50", "p90", "p99", "max"}
+    assert "TTFT" in result.stdout
+
+
+def test_snakeviz_loads_our_profile(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    assert (
+        run_cli(
+            "--scenario", "instant", "--requests", "2", "--profiler", "cprofile", "--output-dir", str(out)
+        ).returncode
+        == 0
+    )
+    profile = (out / "cprofile.prof").resolve()
+    port = _free_port()
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "snakeviz",
+            "--server",
+            "--hostname",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            str(profile),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        body = ""
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/snakeviz/{profile}", timeout=5) as page:
+                    body = page.read().decode()
+                break
+            except OSError:
+                time.sleep(0.2)
+        assert "snakeviz" in body.lower()
+        assert "workload.py" in body  # the profile's functions are in the page's data
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def _children_of(pid: int) -> list[int]:
+    try:
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except FileNotFoundError:
+        return []
+
+
+def test_ctrl_c_keeps_what_was_measured_and_leaves_no_simulator(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "profiler.run",
+            "--scenario",
+            "slow",
+            "--requests",
+            "50",
+            "--quiet",
+            "--output-dir",
+            str(out),
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(6)  # the simulator starts, a few slow requests complete
+    simulators = _children_of(process.pid)
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stdout + stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["interrupted"] is True
+    assert 1 <= summary["requests"]["started"] < 50
+    assert summary["requests"]["failed"] == 0  # the call cut by Ctrl-C is not a failure
+    assert "Interrupted" in stdout
+    time.sleep(1)
+    assert simulators and all(not Path(f"/proc/{pid}").exists() for pid in simulators)
