@@ -54,6 +54,8 @@ def resolve_target(base_url: str | None, environ: Mapping[str, str] = os.environ
         raise TargetError(f"base URL {url!r} is not an http(s) URL")
     if not key:
         if not is_loopback(url):
-            raise TargetError(f"OPENAI_API_KEY is not set; it is needed to call {parts.scheme}://{parts.hostname}")
+            raise TargetError(
+                f"OPENAI_API_KEY is not set; it is needed to call {parts.scheme}://{parts.hostname}"
+            )
         key = SIMULATOR_API_KEY
     return Target(base_url=url, api_key=key)

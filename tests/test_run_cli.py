@@ -138,7 +138,7 @@ def test_no_key_or_authorization_in_artifacts(tmp_path: Path) -> None:
     assert result.returncode == 1
     text = _artifact_text(out) + result.stdout + result.stderr
     assert SECRET not in text
-    assert "bearer " not in text.lower() and "\"authorization\"" not in text.lower()
+    assert "bearer " not in text.lower() and '"authorization"' not in text.lower()
 
 
 def test_unreachable_target_records_failures_and_exits_1(tmp_path: Path) -> None:

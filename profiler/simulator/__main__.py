@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,12 +20,13 @@ PROG = "python -m profiler.simulator"
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=PROG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
         description=(
-            "Serve an OpenAI-compatible Chat Completions API (POST /v1/chat/completions, GET /v1/models) "
-            "whose latency and failures follow a scenario. Point a client at the printed base URL "
-            "with any API key."
+            "Serve an OpenAI-compatible Chat Completions API (POST /v1/chat/completions,\n"
+            "GET /v1/models) whose latency and failures follow a scenario. Point a client\n"
+            "at the printed base URL with any API key. See docs/simulator.md."
         ),
-        epilog=f"example: {PROG} --port 8000 --scenario flaky --ground-truth ground_truth.jsonl",
+        epilog=f"example:\n  {PROG} --port 8000 --scenario flaky --ground-truth ground_truth.jsonl",
     )
     parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: %(default)s)")
     parser.add_argument(
@@ -78,6 +80,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         app = create_app(scenario, args.ground_truth)
     except OSError as exc:
         return _fail(f"cannot open ground-truth file {args.ground_truth}: {exc.strerror or exc}", 2)
+    _log_to_stderr(args.log_level)
     try:
         sock = bind(args.host, args.port)
     except OSError as exc:
@@ -113,6 +116,15 @@ def _scenario(args: argparse.Namespace) -> Scenario:
         return Scenario.from_dict(data)
     except ScenarioError as exc:
         raise ScenarioError(f"--scenario-json: {exc}") from None
+
+
+def _log_to_stderr(level: str) -> None:
+    # uvicorn configures only its own loggers; the simulator's notes need a handler too.
+    logger = logging.getLogger("profiler.simulator")
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(levelname)s:     %(message)s"))
+    logger.addHandler(handler)
+    logger.setLevel(level.upper())
 
 
 def _fail(message: str, code: int) -> int:

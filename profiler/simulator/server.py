@@ -19,6 +19,9 @@ __all__ = ["bind", "serve"]
 
 # How long in-flight requests (a stalled `timeout`, a slow stream) may hold up a shutdown.
 GRACEFUL_SHUTDOWN_S = 1
+# uvicorn's 5 s default would close idle keep-alive connections between a
+# workload's calls and charge the client reconnects an API server would not cause.
+KEEP_ALIVE_S = 60
 # If a graceful shutdown after the parent's death still hangs, this is the end of it.
 ORPHAN_HARD_EXIT_S = 5.0
 
@@ -54,6 +57,7 @@ def serve(
         log_level=log_level,
         access_log=access_log,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
+        timeout_keep_alive=KEEP_ALIVE_S,
     )
     server = uvicorn.Server(config)
     logging.getLogger("uvicorn.error").addFilter(_hide_deliberate_drops)

@@ -45,6 +45,7 @@ class AttemptTrace:
     start: float
     end: float
     first_network: float | None = None
+    sent: float | None = None  # request body fully sent
     headers_end: float | None = None
     body_end: float | None = None
     reused_connection: bool | None = None  # None: never reached the network
@@ -161,6 +162,7 @@ def attempt_from_events(
     attempt.tls = span(Step.TLS, Step.TLS)
     send_last = Step.SEND_BODY if Step.SEND_BODY in ended else Step.SEND_HEADERS
     attempt.send = span(Step.SEND_HEADERS, send_last)
+    attempt.sent = ended.get(send_last)
     if Step.RECEIVE_HEADERS in ended:
         waited_from = ended.get(send_last, started.get(Step.RECEIVE_HEADERS, ended[Step.RECEIVE_HEADERS]))
         attempt.headers_end = ended[Step.RECEIVE_HEADERS]
@@ -182,7 +184,11 @@ def _apply_response(attempt: AttemptTrace, response: AttemptResponse) -> None:
 
 
 def _stream_timing(recording: CallRecording, end: float) -> tuple[float, float, list[Interval]]:
-    """(time blocked waiting for chunks, caller time between chunks, blocked intervals)."""
+    """(time blocked waiting for chunks, caller time between chunks, blocked intervals).
+
+    The blocked time includes the SDK's CPU work on each chunk (SSE and JSON
+    parsing, model building); the caller of this function moves that to local.
+    """
     requested, ready = recording.chunk_requested, recording.chunk_ready
     if not requested or recording.exited is None:
         return 0.0, 0.0, []
@@ -253,10 +259,12 @@ def trace_call(recording: CallRecording) -> RequestTrace:
         is_streamed_body = recording.stream and last.headers_end is not None and last.status == 200
         if is_streamed_body:
             waited, caller, blocked = _stream_timing(recording, end)
-            phases["download"] += sum(a.download for a in attempts[:-1]) + waited
+            parsing = min(waited, sum(recording.chunk_cpu))
+            phases["download"] += sum(a.download for a in attempts[:-1]) + waited - parsing
             phases["caller"] = caller
             network_intervals.extend(blocked)
-            phases["local_post"] = max(0.0, exited - last.headers_end)
+            # Building the stream object, then parsing every chunk: the SDK's local work.
+            phases["local_post"] = max(0.0, exited - last.headers_end) + parsing
             ttft, itl, content_chunks = _content_timing(recording)
         else:
             phases["download"] += sum(a.download for a in attempts)

@@ -51,6 +51,7 @@ class CallRecording:
     chunk_requested: array = field(default_factory=lambda: array("d"))  # caller asked for the next chunk
     chunk_ready: array = field(default_factory=lambda: array("d"))  # the SDK handed it over
     chunk_choice: array = field(default_factory=lambda: array("i"))  # choice index of content, -1 if none
+    chunk_cpu: array = field(default_factory=lambda: array("d"))  # CPU spent inside the SDK on each chunk
     stream_ended: float | None = None
     stream_finished_choices: int = 0  # choices that sent a finish_reason
     usage_output_tokens: int | None = None

@@ -48,6 +48,7 @@ def _finish(recording: CallRecording, error: BaseException | None, closed_early:
 def timed_chunks(inner: Iterator[Any], recording: CallRecording) -> Iterator[Any]:
     clock, cpu_clock = time.perf_counter, time.thread_time
     requested, ready, choices = recording.chunk_requested, recording.chunk_ready, recording.chunk_choice
+    chunk_cpu = recording.chunk_cpu
     error: BaseException | None = None
     closed_early = False
     try:
@@ -59,7 +60,9 @@ def timed_chunks(inner: Iterator[Any], recording: CallRecording) -> Iterator[Any
             except StopIteration:
                 break
             ready.append(clock())
-            recording.cpu_s = (recording.cpu_s or 0.0) + cpu_clock() - cpu_before
+            spent = cpu_clock() - cpu_before
+            chunk_cpu.append(spent)
+            recording.cpu_s = (recording.cpu_s or 0.0) + spent
             choices.append(_note_chunk(recording, chunk))
             yield chunk
     except GeneratorExit:

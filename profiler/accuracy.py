@@ -1,0 +1,143 @@
+"""Measured phases against the simulator's ground truth, request by request.
+
+The simulator logs what it really did for every request it received
+(``ground_truth.jsonl``); the instrumentation measured the same request from
+the client side. Joining the two by ``x-request-id`` tells how far each
+measured figure is from the truth. Used by the tests and ``benchmarks/accuracy.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import openai
+
+from profiler.simulator import Scenario, SimulatorProcess
+from profiler.trace.instrument import collecting
+from profiler.trace.phases import RequestTrace, trace_call
+from profiler.trace.recording import CallRecording
+from profiler.workload import WorkloadConfig, WorkloadResult, run_workload
+
+
+def load_ground_truth(path: Path) -> dict[str, dict[str, Any]]:
+    """The simulator's log, keyed by request id."""
+    truth: dict[str, dict[str, Any]] = {}
+    with path.open(encoding="utf-8") as handle:
+        for line in handle:
+            if line.strip():
+                record = json.loads(line)
+                truth[record["request_id"]] = record
+    return truth
+
+
+@dataclass(slots=True)
+class Comparison:
+    """Errors (measured − truth) of one call, in milliseconds."""
+
+    call_id: int
+    attempts_measured: int
+    attempts_matched: int
+    server_wait_ms: list[float] = field(default_factory=list)  # one per attempt that got headers
+    processing_equal: bool = True
+    ttft_ms: float | None = None
+    itl_ms: list[float] = field(default_factory=list)
+    statuses_equal: bool = True
+
+
+def _per_choice_gaps(send_times: list[float], n: int) -> list[float]:
+    """Gaps between each choice's successive chunks, in sending order (choices go round-robin),
+    which is the order the trace lists its ITL gaps in."""
+    return [send_times[k] - send_times[k - n] for k in range(n, len(send_times))]
+
+
+def compare_call(
+    recording: CallRecording, trace: RequestTrace, truth: dict[str, dict[str, Any]]
+) -> Comparison:
+    comparison = Comparison(recording.call_id, len(trace.attempts), 0)
+    for attempt in trace.attempts:
+        record = truth.get(attempt.x_request_id or "")
+        if record is None:
+            continue
+        comparison.attempts_matched += 1
+        comparison.statuses_equal &= record["status"] == attempt.status
+        if attempt.processing_ms is not None:
+            comparison.processing_equal &= float(record["processing_ms"]) == attempt.processing_ms
+        if attempt.headers_end is not None and record.get("server_wait_ms") is not None:
+            comparison.server_wait_ms.append(attempt.server_wait * 1000 - record["server_wait_ms"])
+    last = trace.attempts[-1] if trace.attempts else None
+    record = truth.get(last.x_request_id or "") if last else None
+    if trace.stream and trace.ttft_s is not None and record and record.get("ttft_ms") is not None and last:
+        # Client-side time to the first content chunk, less the local work in between
+        # (building the stream object, the caller's time before its first next()).
+        first_content = trace.entered + trace.ttft_s
+        local_between = recording.chunk_requested[0] - (last.headers_end or recording.chunk_requested[0])
+        first_content_index = next(i for i, choice in enumerate(recording.chunk_choice) if choice >= 0)
+        local_between += sum(recording.chunk_cpu[: first_content_index + 1])
+        if last.sent is not None:
+            measured = first_content - last.sent - local_between
+            comparison.ttft_ms = measured * 1000 - record["ttft_ms"]
+        sent_at = [0.0]
+        for delay in record["token_delays_ms"]:
+            sent_at.append(sent_at[-1] + delay)
+        truth_gaps = _per_choice_gaps(sent_at, trace.n)
+        comparison.itl_ms = [m * 1000 - t for m, t in zip(trace.itl_s, truth_gaps, strict=False)]
+    return comparison
+
+
+def compare_run(recordings: list[CallRecording], truth: dict[str, dict[str, Any]]) -> list[Comparison]:
+    return [compare_call(rec, trace_call(rec), truth) for rec in recordings]
+
+
+class SdkSleepLog(logging.Handler):
+    """What the SDK itself says it slept: its "Retrying request in X seconds" log lines."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.seconds: list[float] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.getMessage().startswith("Retrying request in") and record.args:
+            self.seconds.append(float(record.args[0]))  # type: ignore[index]
+
+    @classmethod
+    @contextmanager
+    def attached(cls) -> Iterator[SdkSleepLog]:
+        handler = cls()
+        sdk_logger = logging.getLogger("openai")
+        previous_level = sdk_logger.level
+        sdk_logger.addHandler(handler)
+        sdk_logger.setLevel(logging.INFO)
+        try:
+            yield handler
+        finally:
+            sdk_logger.removeHandler(handler)
+            sdk_logger.setLevel(previous_level)
+
+
+@dataclass(slots=True)
+class Measurement:
+    recordings: list[CallRecording]
+    truth: dict[str, dict[str, Any]]
+    sdk_sleeps_s: list[float]
+    result: WorkloadResult
+
+
+def measure_against_simulator(
+    scenario: Scenario, config: WorkloadConfig, truth_path: Path, max_retries: int = 6
+) -> Measurement:
+    """Run the workload, traced, against a fresh simulator; return both sides' records."""
+    truth_path.unlink(missing_ok=True)
+    with (
+        SdkSleepLog.attached() as sleeps,
+        SimulatorProcess(scenario, ground_truth_path=truth_path) as simulator,
+    ):
+        client = openai.OpenAI(base_url=simulator.base_url, api_key="sk-simulator", max_retries=max_retries)
+        with client, collecting() as collector:
+            result = run_workload(client, config)
+    return Measurement(collector.recordings, load_ground_truth(truth_path), sleeps.seconds, result)
