@@ -20,8 +20,8 @@ import openai
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from profiler.profiling.attribution import attribute_cprofile
-from profiler.profiling.passes import PROFILER_CHOICES, CProfilePass, ProfilePass, passes_for
+from profiler.profiling.explain import explain
+from profiler.profiling.passes import PROFILER_CHOICES, ProfilePass, passes_for
 from profiler.report.artifacts import write_json, write_jsonl
 from profiler.report.console import print_report
 from profiler.report.summary import build_summary, request_record
@@ -284,6 +284,8 @@ def main(argv: list[str] | None = None) -> int:
 
     traces = [trace_call(recording) for recording in collector.recordings]
     artifacts.update(_save_profiles(profile_passes, output_dir))
+    attribution, explained = explain(profile_passes, output_dir)
+    artifacts.update(explained)
     requests_path = write_jsonl(
         output_dir / "requests.jsonl", (request_record(t, collector.origin) for t in traces)
     )
@@ -308,13 +310,8 @@ def main(argv: list[str] | None = None) -> int:
         interrupted=interrupted,
     )
     summary["passes"] = {"figures": "measure (trace only)", "profiles": [p.name for p in profile_passes]}
-    cprofile_pass = next((p for p in profile_passes if isinstance(p, CProfilePass)), None)
-    stats = cprofile_pass.stats() if cprofile_pass else None
-    if stats is not None:
-        attribution = attribute_cprofile(stats)
-        summary["attribution"] = attribution.to_json()
-        if attribution.hotspots:
-            summary["attribution"]["top_local"] = attribution.hotspots[0].label
+    if attribution:
+        summary["attribution"] = attribution
     write_json(output_dir / "summary.json", summary)
     print_report(console, summary, str(output_dir))
 

@@ -8,6 +8,8 @@ import socket
 import threading
 import time
 
+import pytest
+
 from profiler.profiling.attribution import BACKOFF, IDLE, LOCAL, NETWORK, attribute_cprofile, classify
 
 
@@ -63,3 +65,59 @@ def test_attribute_cprofile_on_a_real_profile() -> None:
     assert 0.045 <= attribution.seconds[BACKOFF] <= 0.07
     assert attribution.hotspots and "genexpr" in attribution.hotspots[0].function
     assert all("recv" not in h.function for h in attribution.hotspots)
+
+
+def test_local_profile_drops_waits_and_keeps_local_time(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from profiler.profiling.local_profile import save_local_profile
+
+    def job() -> None:
+        time.sleep(0.1)  # a wait that is not the SDK's back-off: idle, not local work
+        _busy()
+
+    profile = cProfile.Profile()
+    profile.enable()
+    job()
+    profile.disable()
+    full = pstats.Stats(profile)
+    path = save_local_profile(full, tmp_path / "local.prof")
+    local = pstats.Stats(str(path))
+    names = {func[2] for func in local.stats}  # type: ignore[attr-defined]
+    assert "job" in names and "_busy" in names
+    assert not any("sleep" in name for name in names)
+    job_key = next(func for func in local.stats if func[2] == "job")  # type: ignore[attr-defined]
+    job_full = full.stats[job_key][3]  # type: ignore[attr-defined]
+    job_local = local.stats[job_key][3]  # type: ignore[attr-defined]
+    assert job_full >= 0.1
+    assert job_local == pytest.approx(job_full - 0.1, abs=0.01)
+
+
+def test_attribute_pyinstrument_on_a_real_session() -> None:
+    from pyinstrument import Profiler
+
+    from profiler.profiling.attribution import attribute_pyinstrument
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+
+    def answer_late() -> None:
+        conn, _ = server.accept()
+        time.sleep(0.15)
+        conn.sendall(b"x")
+        conn.close()
+
+    threading.Thread(target=answer_late, daemon=True).start()
+    profiler = Profiler(interval=0.001)
+    profiler.start()
+    client = socket.create_connection(server.getsockname())
+    client.recv(1)
+    _sleep_for_retry()
+    _busy()
+    session = profiler.stop()
+    client.close()
+    server.close()
+
+    attribution = attribute_pyinstrument(session)
+    assert attribution.seconds[NETWORK] >= 0.12
+    assert 0.04 <= attribution.seconds[BACKOFF] <= 0.08
+    assert any(h.function in ("_busy", "<genexpr>") for h in attribution.hotspots[:3])

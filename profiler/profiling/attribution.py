@@ -14,6 +14,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import PurePath
 
+from pyinstrument.frame import Frame
+from pyinstrument.session import Session
+
 NETWORK = "network"
 BACKOFF = "backoff"
 IDLE = "idle"  # a thread waiting for another thread: not work, not network
@@ -22,15 +25,19 @@ LOCAL = "local"
 
 @dataclass(frozen=True, slots=True)
 class WaitRule:
+    """Claims a function by file name, by function name, or, given both, by both at once."""
+
     category: str
-    files: frozenset[str] = frozenset()  # file names (last path parts) whose every function matches
+    files: frozenset[str] = frozenset()  # file names (last path parts)
     functions: frozenset[str] = frozenset()  # exact function names (cProfile's C names included)
     caller_functions: frozenset[str] = frozenset()  # for sleeps: only when called from one of these
 
     def matches(self, filename: str, function: str) -> bool:
-        if function in self.functions and not self.caller_functions:
-            return True
-        return bool(self.files) and _file_name(filename) in self.files
+        in_files = _file_name(filename) in self.files
+        in_functions = function in self.functions
+        if self.files and self.functions:
+            return in_files and in_functions
+        return in_files or in_functions
 
 
 def _file_name(filename: str) -> str:
@@ -43,9 +50,9 @@ WAIT_RULES: tuple[WaitRule, ...] = (
         functions=frozenset({"<built-in method time.sleep>", "sleep"}),
         caller_functions=frozenset({"_sleep_for_retry"}),
     ),
+    WaitRule(NETWORK, files=frozenset({"socket.py", "ssl.py", "selectors.py"})),
     WaitRule(
         NETWORK,
-        files=frozenset({"socket.py", "ssl.py", "selectors.py"}),
         functions=frozenset(
             {
                 "<method 'recv' of '_socket.socket' objects>",
@@ -78,16 +85,55 @@ WAIT_RULES: tuple[WaitRule, ...] = (
 )
 
 # pyinstrument's innermost Python frames for the same waits.
-_PYINSTRUMENT_NETWORK_FUNCTIONS = frozenset(
-    {"read", "write", "connect_tcp", "start_tls", "create_connection"}
+# pyinstrument sees no C functions: a socket read shows as the self time of the innermost
+# Python frame that made it (httpcore's backend stream), a sleep as its caller's self time.
+PYINSTRUMENT_RULES: tuple[WaitRule, ...] = (
+    WaitRule(
+        BACKOFF,
+        functions=frozenset({"sleep", "time.sleep"}),
+        caller_functions=frozenset({"_sleep_for_retry"}),
+    ),
+    WaitRule(BACKOFF, functions=frozenset({"_sleep_for_retry"})),
+    WaitRule(
+        NETWORK,
+        files=frozenset({"<built-in>"}),
+        functions=frozenset(
+            {
+                "socket.recv",
+                "socket.recv_into",
+                "socket.send",
+                "socket.sendall",
+                "socket.connect",
+                "socket.getaddrinfo",
+                "_SSLSocket.read",
+                "_SSLSocket.write",
+                "_SSLSocket.do_handshake",
+                "select.select",
+                "poll.poll",
+                "epoll.poll",
+            }
+        ),
+    ),
+    WaitRule(
+        IDLE, files=frozenset({"<built-in>"}), functions=frozenset({"sleep", "time.sleep", "lock.acquire"})
+    ),
+    WaitRule(NETWORK, functions=frozenset({"[await]"})),
+    WaitRule(NETWORK, files=frozenset({"socket.py", "ssl.py", "selectors.py"})),
+    WaitRule(
+        NETWORK,
+        files=frozenset({"sync.py", "anyio.py"}),  # httpcore2/_backends/
+        functions=frozenset({"read", "write", "connect_tcp", "start_tls", "sleep"}),
+    ),
+    WaitRule(IDLE, files=frozenset({"threading.py"})),
 )
-_PYINSTRUMENT_NETWORK_FILES = frozenset({"sync.py", "anyio.py", "socket.py", "ssl.py", "selectors.py"})
 
 
-def classify(filename: str, function: str, callers: Iterable[str] = ()) -> str:
+def classify(
+    filename: str, function: str, callers: Iterable[str] = (), rules: tuple[WaitRule, ...] = WAIT_RULES
+) -> str:
     """The category of a function's own time, by the first rule that claims it."""
     caller_names = set(callers)
-    for rule in WAIT_RULES:
+    for rule in rules:
         if rule.caller_functions:
             if function in rule.functions and caller_names & rule.caller_functions:
                 return rule.category
@@ -153,3 +199,38 @@ def attribute_cprofile(stats: pstats.Stats, top: int = 10) -> Attribution:
     local.sort(key=lambda h: h.self_s, reverse=True)
     attribution.hotspots = local[:top]
     return attribution
+
+
+def attribute_pyinstrument(session: Session, top: int = 10) -> Attribution:
+    """Split a pyinstrument session's self time by category, with :data:`PYINSTRUMENT_RULES`."""
+    attribution = Attribution()
+    root = session.root_frame(trim_stem=False)
+    if root is None:
+        return attribution
+    local: dict[tuple[str, str, int], Hotspot] = {}
+    stack = [root]
+    while stack:
+        frame = stack.pop()
+        stack.extend(frame.children)
+        self_time = (
+            frame.time if frame.is_synthetic else frame.total_self_time - _synthetic_children_time(frame)
+        )
+        if self_time <= 0:
+            continue
+        owner = frame
+        if frame.is_synthetic and frame.parent is not None and frame.function != "[await]":
+            owner = frame.parent  # "[self]" time belongs to the frame above it
+        function, file = owner.function, owner.file_path or ""
+        callers = [owner.parent.function] if owner.parent is not None else []
+        category = classify(file, function, callers, rules=PYINSTRUMENT_RULES)
+        attribution.seconds[category] += self_time
+        if category == LOCAL:
+            key = (function, file, owner.line_no or 0)
+            spot = local.setdefault(key, Hotspot(function, file, owner.line_no or 0, 0.0, 0))
+            spot.self_s += self_time
+    attribution.hotspots = sorted(local.values(), key=lambda h: h.self_s, reverse=True)[:top]
+    return attribution
+
+
+def _synthetic_children_time(frame: Frame) -> float:
+    return sum(child.time for child in frame.children if child.is_synthetic)

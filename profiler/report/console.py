@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -96,6 +97,29 @@ def phases_table(summary: dict[str, Any], explain: bool = True) -> Table:
     return table
 
 
+def hotspots_table(attribution: dict[str, Any], top: int = 5) -> Table | None:
+    """Top local functions by self time, waits taken out (from the cProfile pass)."""
+    source = attribution.get("cprofile") or attribution.get("pyinstrument")
+    if not source or not source["hotspots"]:
+        return None
+    seconds = source["seconds"]
+    title = (
+        "Local hotspots, waits taken out (profiler pass: "
+        f"network {seconds['network']:.2f} s · back-off {seconds['backoff']:.2f} s · "
+        f"idle {seconds['idle']:.2f} s · local {seconds['local']:.2f} s)"
+    )
+    table = Table(title=title, title_justify="left")
+    table.add_column("function")
+    table.add_column("self", justify="right")
+    table.add_column("calls", justify="right")
+    for spot in source["hotspots"][:top]:
+        location = (
+            f"{Path(spot['file']).name}:{spot['line']}" if spot["file"] not in ("~", "") else "built-in"
+        )
+        table.add_row(f"{spot['function']} ({location})", f"{spot['self_ms']:,.1f} ms", str(spot["calls"]))
+    return table
+
+
 def print_report(console: Console, summary: dict[str, Any], output_dir: str) -> None:
     console.print()
     console.print(requests_table(summary))
@@ -105,6 +129,10 @@ def print_report(console: Console, summary: dict[str, Any], output_dir: str) -> 
     if wall > 0:
         shares = " · ".join(f"{key} {split[key] / wall:.0%}" for key in ("network", "backoff", "local"))
         console.print(f"Wall time {wall:.2f} s: {shares}  [dim](union over concurrent calls)[/dim]")
+    hotspots = hotspots_table(summary.get("attribution", {}))
+    if hotspots is not None:
+        console.print()
+        console.print(hotspots)
     console.print()
     console.print(f"[bold]Verdict:[/bold] {verdict(summary)}")
     artifacts = summary.get("artifacts", {})
@@ -121,3 +149,7 @@ def print_report(console: Console, summary: dict[str, Any], output_dir: str) -> 
         console.print(
             f"View the cProfile profile:  [bold]snakeviz -s -H 127.0.0.1 {artifacts['cprofile']}[/bold]"
         )
+        if "local_profile" in artifacts:
+            console.print(
+                f"Local work only:            snakeviz -s -H 127.0.0.1 {artifacts['local_profile']}"
+            )

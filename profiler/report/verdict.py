@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+# Below this share, local time is too small to be worth naming a function for.
+_NAME_HOTSPOT_FROM = 0.05
+
 
 def _server_share(summary: dict[str, Any]) -> float:
     """The part of network time that was the server thinking (server_wait over all network phases)."""
@@ -13,30 +16,33 @@ def _server_share(summary: dict[str, Any]) -> float:
 
 
 def verdict(summary: dict[str, Any]) -> str:
+    """Name the largest share of wall time, then the others, from ``split_s``."""
     wall = summary["wall_s"]
-    requests = summary["requests"]
-    if requests["started"] == 0 or wall <= 0:
+    if summary["requests"]["started"] == 0 or wall <= 0:
         return "no request was made."
     split = summary["split_s"]
     network, backoff, local = (split[k] / wall for k in ("network", "backoff", "local"))
     server = network * _server_share(summary)
     hotspot = summary.get("attribution", {}).get("top_local")
-    where = f", most of it in {hotspot}" if hotspot else ""
-    parts = []
+    local_text = f"local processing {local:.0%}"
+    if hotspot and local >= _NAME_HOTSPOT_FROM:
+        local_text += f", most of it in {hotspot}"
+    network_text = f"waiting on the server {server:.0%} (network in all {network:.0%})"
     if backoff >= max(network, local):
-        parts.append(f"{backoff:.0%} of wall time was retry back-off (the SDK sleeping after failures)")
-        parts.append(f"network {network:.0%}; local processing {local:.0%}{where}")
+        text = f"Retry back-off: {backoff:.0%} of wall time was the SDK sleeping after failures"
+        text += f"; {network_text}; {local_text}"
     elif network >= local:
         if server >= network * 0.6:
-            parts.append(
-                f"{network:.0%} of wall time was waiting on the network, {server:.0%} of it on the server"
-            )
+            text = f"Waiting on the server: {server:.0%} of wall time (network in all {network:.0%})"
+            text += f"; {local_text}"
         else:
-            parts.append(f"{network:.0%} of wall time was network (the server only {server:.0%})")
-        parts.append(f"local processing {local:.0%}{where}")
+            text = f"Network transfer: {network:.0%} of wall time, the server only {server:.0%}; {local_text}"
     else:
-        parts.append(f"{local:.0%} of wall time was local processing{where}")
-        parts.append(f"waiting on the network {network:.0%}")
+        text = f"Local processing: {local:.0%} of wall time"
+        text += f", most of it in {hotspot}" if hotspot else ""
+        text += f"; {network_text}"
+    if backoff and not backoff >= max(network, local):
+        text += f"; back-off {backoff:.0%}"
     if summary["error_rate"] > 0:
-        parts.append(f"{summary['error_rate']:.0%} of requests failed")
-    return "; ".join(parts) + "."
+        text += f"; {summary['error_rate']:.0%} of requests failed"
+    return text + "."

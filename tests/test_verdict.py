@@ -1,0 +1,72 @@
+"""The verdict names the right culprit: unit cases on synthetic summaries, then real runs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from profiler.report.verdict import verdict
+from tests.conftest import run_cli
+
+
+def _summary(
+    network: float, backoff: float, local: float, server_wait: float, error_rate: float = 0.0
+) -> dict[str, Any]:
+    return {
+        "wall_s": network + backoff + local,
+        "requests": {"started": 10},
+        "split_s": {"network": network, "backoff": backoff, "local": local},
+        "breakdown_ms": {"network": {"total": network * 1000}, "server_wait": {"total": server_wait * 1000}},
+        "attribution": {"top_local": "extract_titles (app.py:12)"},
+        "error_rate": error_rate,
+    }
+
+
+def test_slow_server() -> None:
+    text = verdict(_summary(network=8.0, backoff=0.0, local=2.0, server_wait=7.5))
+    assert text.startswith("Waiting on the server: 75% of wall time (network in all 80%)")
+    assert "local processing 20%, most of it in extract_titles (app.py:12)" in text
+
+
+def test_heavy_local_work() -> None:
+    text = verdict(_summary(network=2.0, backoff=0.0, local=8.0, server_wait=1.9))
+    assert text.startswith("Local processing: 80% of wall time, most of it in extract_titles")
+
+
+def test_backoff_and_errors() -> None:
+    text = verdict(_summary(network=2.0, backoff=6.0, local=2.0, server_wait=1.0, error_rate=0.25))
+    assert text.startswith("Retry back-off: 60%") and text.endswith("25% of requests failed.")
+
+
+def test_slow_transfer_is_not_blamed_on_the_server() -> None:
+    assert verdict(_summary(network=8.0, backoff=0.0, local=2.0, server_wait=1.0)).startswith(
+        "Network transfer"
+    )
+
+
+def _run_verdict(tmp_path: Path, *args: str) -> tuple[str, dict[str, Any]]:
+    result = run_cli(*args, "--profiler", "cprofile", "--quiet", "--output-dir", str(tmp_path / "run"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    line = " ".join(result.stdout.split("Verdict:")[1].split("\n\n")[0].split())
+    return line, json.loads((tmp_path / "run" / "summary.json").read_text())
+
+
+def test_real_run_slow_server_blames_the_server(tmp_path: Path) -> None:
+    text, summary = _run_verdict(tmp_path, "--scenario", "slow", "--requests", "3")
+    assert text.startswith("Waiting on the server"), text
+    assert summary["split_s"]["network"] / summary["wall_s"] > 0.9
+
+
+def test_real_run_heavy_local_work_blames_our_code(tmp_path: Path) -> None:
+    text, summary = _run_verdict(
+        tmp_path, "--scenario", "instant", "--local-work-ms", "300", "--requests", "3"
+    )
+    assert text.startswith("Local processing"), text
+    assert "burn_cpu" in text
+    assert summary["split_s"]["local"] >= 3 * 0.3
+
+
+def test_real_run_default_server_with_heavy_local_work_names_the_function(tmp_path: Path) -> None:
+    text, _ = _run_verdict(tmp_path, "--local-work-ms", "300", "--requests", "3")
+    assert "most of it in burn_cpu" in text, text
