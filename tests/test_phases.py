@@ -190,3 +190,12 @@ def test_unfinished_call_is_safe_to_trace() -> None:
     trace = trace_call(recording)
     assert not trace.finished
     assert trace.phases["queue"] == 0.0
+
+
+def test_stream_closed_by_the_sdk_after_done_is_not_a_failure() -> None:
+    timeline = Timeline(stream=True, n=1).attempt(0.0)
+    end = timeline.exchange(0.0, wait_ms=10.0, body_ms=0.0)
+    timeline.event(end, "http11.receive_response_body.failed", failure="GeneratorExit")
+    trace = trace_call(timeline.respond(0, 200).exit(end + 1))
+    assert trace.attempt_errors == []
+    assert trace.attempts[0].failed_step is None

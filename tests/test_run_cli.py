@@ -176,6 +176,9 @@ def test_stream_run_reports_streaming_metrics(tmp_path: Path) -> None:
     summary = json.loads((out / "summary.json").read_text())
     for key in ("ttft_ms", "itl_ms", "tpot_ms"):
         assert set(summary[key]) >= {"mean", "p50", "p90", "p99", "max"}
+    assert summary["attempt_errors"] == {}  # the SDK closing a finished stream is not a failure
+    # The sync SDK closes a streamed response's connection after [DONE]: every call connects anew.
+    assert summary["connections"] == {"new": 4, "reused": 0}
     assert "TTFT" in result.stdout
 
 

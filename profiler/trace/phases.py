@@ -36,6 +36,7 @@ PHASES = (
 )
 
 Interval = tuple[float, float]
+_CLOSED_BY_CLIENT = "GeneratorExit"
 
 
 @dataclass(slots=True)
@@ -146,6 +147,8 @@ def attempt_from_events(
             started.setdefault(step, at)
             continue
         ended[step] = at
+        if outcome is Outcome.FAILED and failures.get(index) == _CLOSED_BY_CLIENT:
+            continue  # the SDK closed a finished stream ([DONE] seen): not a failure
         if outcome is Outcome.FAILED and attempt.failed_step is None:
             attempt.failed_step = step.name.lower()
             attempt.error_type = failures.get(index, "Error")

@@ -18,15 +18,20 @@ from profiler.trace.recording import CallRecording
 
 
 def _note_chunk(recording: CallRecording, chunk: Any) -> int:
-    """Record usage and finish reasons; return the choice index that got content, or -1."""
+    """Record usage and finish reasons; return the choice index that got content, or -1.
+
+    On the hot path: one call per chunk, so plain attribute reads and no helpers.
+    """
     content_choice = -1
-    for choice in getattr(chunk, "choices", None) or ():
-        delta = choice.delta
-        if content_choice < 0 and delta is not None and delta.content:
-            content_choice = choice.index
-        if choice.finish_reason is not None:
-            recording.stream_finished_choices += 1
-    usage = getattr(chunk, "usage", None)
+    choices = chunk.choices
+    if choices:
+        for choice in choices:
+            delta = choice.delta
+            if content_choice < 0 and delta is not None and delta.content:
+                content_choice = choice.index
+            if choice.finish_reason is not None:
+                recording.stream_finished_choices += 1
+    usage = chunk.usage
     if usage is not None:
         recording.usage_output_tokens = usage.completion_tokens
     return content_choice
@@ -46,24 +51,22 @@ def _finish(recording: CallRecording, error: BaseException | None, closed_early:
 
 
 def timed_chunks(inner: Iterator[Any], recording: CallRecording) -> Iterator[Any]:
-    clock, cpu_clock = time.perf_counter, time.thread_time
-    requested, ready, choices = recording.chunk_requested, recording.chunk_ready, recording.chunk_choice
-    chunk_cpu = recording.chunk_cpu
+    clock, cpu_clock, next_chunk = time.perf_counter, time.thread_time, inner.__next__
+    asked_at, ready_at = recording.chunk_requested.append, recording.chunk_ready.append
+    choice_of, cpu_of = recording.chunk_choice.append, recording.chunk_cpu.append
     error: BaseException | None = None
     closed_early = False
     try:
         while True:
             asked, cpu_before = clock(), cpu_clock()
-            requested.append(asked)
+            asked_at(asked)
             try:
-                chunk = next(inner)
+                chunk = next_chunk()
             except StopIteration:
                 break
-            ready.append(clock())
-            spent = cpu_clock() - cpu_before
-            chunk_cpu.append(spent)
-            recording.cpu_s = (recording.cpu_s or 0.0) + spent
-            choices.append(_note_chunk(recording, chunk))
+            ready_at(clock())
+            cpu_of(cpu_clock() - cpu_before)
+            choice_of(_note_chunk(recording, chunk))
             yield chunk
     except GeneratorExit:
         closed_early = True
@@ -72,6 +75,7 @@ def timed_chunks(inner: Iterator[Any], recording: CallRecording) -> Iterator[Any
         error = exc
         raise
     finally:
+        recording.cpu_s = (recording.cpu_s or 0.0) + sum(recording.chunk_cpu)
         _finish(recording, error, closed_early)
 
 
