@@ -1,13 +1,14 @@
 """The cost of our instrumentation per SDK call, as a ratio measured side by side.
 
-Plain and instrumented rounds alternate many times against the `instant`
-simulator scenario; each round makes the same number of calls. The ratio of
-each adjacent pair of rounds is taken, and the median with its spread is
-reported, for wall time and for the client's CPU time per call (which the
-simulator, sharing the cores, disturbs less). cProfile and pyinstrument are
-measured the same way on the same loop.
+Calls against the `instant` simulator scenario alternate mode by mode
+(plain, instrumented, cProfile, pyinstrument, plain, …), so every mode meets
+the same drifts of a small, noisy machine whose cores the simulator shares.
+Each round's per-mode median gives one ratio to plain; the median of those
+ratios and their spread are reported, for wall time and for the client's CPU
+time per call (which the simulator disturbs less). The last line is the ratio
+of the medians over all calls, the steadiest figure.
 
-    python benchmarks/overhead.py [--rounds 30] [--calls 20]
+    python benchmarks/overhead.py [--rounds 20] [--calls 25] [--stream]
 
 The last line is ``instrumented/plain ratio: X.XXX`` (median wall-time ratio).
 """
@@ -52,52 +53,57 @@ MODES: dict[str, Callable[[], AbstractContextManager[object]]] = {
 }
 
 
-def _round(client: openai.OpenAI, mode: str, calls: int, stream: bool) -> tuple[float, float]:
-    """(wall seconds per call, CPU seconds per call) for one round."""
+def _one(client: openai.OpenAI, mode: str, stream: bool) -> tuple[float, float]:
+    """(wall seconds, CPU seconds) of one call in this mode."""
     with MODES[mode]():
         wall, cpu = time.perf_counter(), time.thread_time()
-        for _ in range(calls):
-            call(client, stream)
-        return (time.perf_counter() - wall) / calls, (time.thread_time() - cpu) / calls
+        call(client, stream)
+        return time.perf_counter() - wall, time.thread_time() - cpu
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--rounds", type=int, default=30, help="rounds per mode (default: 30)")
-    parser.add_argument("--calls", type=int, default=20, help="calls per round (default: 20)")
+    parser.add_argument("--rounds", type=int, default=20, help="rounds (default: 20)")
+    parser.add_argument("--calls", type=int, default=25, help="calls per mode per round (default: 25)")
     parser.add_argument("--stream", action="store_true", help="streamed calls")
     args = parser.parse_args()
 
+    # per mode: one list per round of (wall, cpu) per call
+    samples: dict[str, list[list[tuple[float, float]]]] = {mode: [] for mode in MODES}
     with SimulatorProcess(load_scenario("instant")) as simulator:
         client = openai.OpenAI(base_url=simulator.base_url, api_key="sk-bench", max_retries=0)
-        for _ in range(3):  # warm up: imports, model building, the connection pool
-            _round(client, "instrumented", args.calls, args.stream)
-        wall: dict[str, list[float]] = {mode: [] for mode in MODES}
-        cpu: dict[str, list[float]] = {mode: [] for mode in MODES}
+        for _ in range(3 * args.calls):  # warm up: imports, model building, the connection pool
+            _one(client, "instrumented", args.stream)
         for _ in range(args.rounds):
-            for mode in MODES:  # adjacent rounds of every mode: drifts hit all alike
-                w, c = _round(client, mode, args.calls, args.stream)
-                wall[mode].append(w)
-                cpu[mode].append(c)
+            for mode in MODES:
+                samples[mode].append([])
+            for _ in range(args.calls):
+                for mode in MODES:
+                    samples[mode][-1].append(_one(client, mode, args.stream))
 
-    print(
-        f"{args.rounds} rounds × {args.calls} calls per mode, {'streamed' if args.stream else 'plain'} calls,"
-        " instant scenario (median [p25 – p75])"
-    )
-    print(
-        f"plain: {spread([w * 1000 for w in wall['plain']])} ms/call wall, "
-        f"{spread([c * 1000 for c in cpu['plain']])} ms/call client CPU"
-    )
+    def per_round(mode: str, index: int) -> list[float]:
+        return [statistics.median(s[index] for s in round_) for round_ in samples[mode]]
+
+    def overall(mode: str, index: int) -> float:
+        return statistics.median(s[index] for round_ in samples[mode] for s in round_)
+
+    kind = "streamed" if args.stream else "plain"
+    print(f"{args.rounds} rounds × {args.calls} {kind} calls per mode, interleaved, instant scenario")
+    plain_wall, plain_cpu = overall("plain", 0), overall("plain", 1)
+    print(f"plain: {plain_wall * 1000:.3f} ms/call wall, {plain_cpu * 1000:.3f} ms/call client CPU")
     for mode in ("instrumented", "cprofile", "pyinstrument"):
-        wall_ratios = [m / p for m, p in zip(wall[mode], wall["plain"], strict=True)]
-        cpu_ratios = [m / p for m, p in zip(cpu[mode], cpu["plain"], strict=True)]
-        print(f"{mode:>12}/plain  wall {spread(wall_ratios)}  CPU {spread(cpu_ratios)}")
-    extra_us = [(m - p) * 1e6 for m, p in zip(cpu["instrumented"], cpu["plain"], strict=True)]
-    print(f"instrumentation CPU per call: {spread(extra_us)} µs")
-    ratios = [m / p for m, p in zip(wall["instrumented"], wall["plain"], strict=True)]
-    print(f"instrumented/plain ratio: {statistics.median(ratios):.3f}")
+        ratios = [
+            [m / p for m, p in zip(per_round(mode, i), per_round("plain", i), strict=True)] for i in (0, 1)
+        ]
+        print(
+            f"{mode:>12}/plain  wall {overall(mode, 0) / plain_wall:.3f} (rounds: {spread(ratios[0])})"
+            f"  CPU {overall(mode, 1) / plain_cpu:.3f} (rounds: {spread(ratios[1])})"
+        )
+    extra = (overall("instrumented", 1) - plain_cpu) * 1e6
+    print(f"instrumentation CPU per call (difference of medians): {extra:.0f} µs")
+    print(f"instrumented/plain ratio: {overall('instrumented', 0) / plain_wall:.3f}")
 
 
 if __name__ == "__main__":

@@ -114,7 +114,9 @@ def test_local_work_is_recovered(tmp_path: Path, local_work_ms: int) -> None:
     # With one worker, the time between one call's end and the next call's start is the
     # workload's post-processing: the titles, plus exactly local_work_ms of CPU.
     gaps = [(later.entered - earlier.end) * 1000 for earlier, later in pairwise(traces)]
-    assert all(local_work_ms <= gap <= local_work_ms + 5.0 for gap in gaps), gaps
+    # burn_cpu spends CPU time; on a machine whose 2 cores the simulator shares, the wall gap may be
+    # stretched by the scheduler, never shortened.
+    assert all(local_work_ms <= gap <= local_work_ms * 1.1 + 10.0 for gap in gaps), gaps
     # Inside the SDK call nothing changes with the workload's local work.
     assert all(t.phases["local_post"] * 1000 < 10 for t in traces)
 

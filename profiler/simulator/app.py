@@ -112,9 +112,16 @@ class _Bookkeeping:
         )
         scope[_RECORD] = record
 
+        async def receive_noting_the_end() -> Message:
+            message = await receive()
+            if message["type"] == "http.request" and not message.get("more_body", False):
+                record.request_read = perf_counter()
+            return message
+
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                record.processing_ms = round((perf_counter() - record.started) * 1000)
+                # Whole ms rounded down, so the figure never exceeds the wait a client can see.
+                record.processing_ms = int((perf_counter() - record.request_received) * 1000)
                 record.status = message["status"]
                 message = {**message, "headers": [*message.get("headers", []), *self._headers(record)]}
                 await send(message)
@@ -125,7 +132,7 @@ class _Bookkeeping:
                 record.response_complete = True
 
         try:
-            await self.app(scope, receive, send_with_headers)
+            await self.app(scope, receive_noting_the_end, send_with_headers)
         finally:
             if self.state.log is not None:
                 self.state.log.write(record)
@@ -223,7 +230,7 @@ class _ChatCompletions:
                 logger.info(
                     "request %s: client disconnected %.0f ms into a %g s timeout stall",
                     record.request_id,
-                    (perf_counter() - record.started) * 1000,
+                    (perf_counter() - record.request_received) * 1000,
                     scenario.stall_s,
                 )
                 return

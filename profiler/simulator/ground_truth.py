@@ -29,7 +29,7 @@ class RequestRecord:
 
     request_id: str
     received_at: float  # unix time, for joining with client logs
-    started: float  # perf_counter at receipt; every *_ms below is measured from it
+    started: float  # perf_counter when the app was called, i.e. once the request headers were parsed
     method: str
     path: str
     idempotency_key: str | None = None
@@ -39,6 +39,11 @@ class RequestRecord:
     n: int | None = None
     fault: str | None = None
     status: int | None = None
+    # perf_counter once the whole body was in. The client's clock for the server's
+    # wait starts when it finishes sending the body, so the server's must start here too:
+    # a client descheduled between its header and body writes would otherwise seem to
+    # see the response sooner than the server sent it.
+    request_read: float | None = None
     processing_ms: int | None = None
     headers_sent: float | None = None  # perf_counter right after the headers were written
     content_sent: list[float] = field(default_factory=list)  # perf_counter after each content chunk
@@ -52,8 +57,14 @@ class RequestRecord:
     planned_stall_ms: float | None = None
     planned_token_delays_ms: list[float] = field(default_factory=list)
 
+    @property
+    def request_received(self) -> float:
+        """The origin of every measured *_ms: the whole request in (headers only, if no body was read)."""
+        return self.request_read if self.request_read is not None else self.started
+
     def to_dict(self) -> dict[str, Any]:
         sent = self.content_sent
+        origin = self.request_received
         return {
             "request_id": self.request_id,
             "received_at": self.received_at,
@@ -66,9 +77,10 @@ class RequestRecord:
             "retry_count": self.retry_count,
             "fault": self.fault,
             "status": self.status,
-            "server_wait_ms": None if self.headers_sent is None else _ms(self.headers_sent - self.started),
+            "request_read_ms": None if self.request_read is None else _ms(self.request_read - self.started),
+            "server_wait_ms": None if self.headers_sent is None else _ms(self.headers_sent - origin),
             "processing_ms": self.processing_ms,
-            "ttft_ms": _ms(sent[0] - self.started) if self.stream and sent else None,
+            "ttft_ms": _ms(sent[0] - origin) if self.stream and sent else None,
             "token_delays_ms": [_ms(later - earlier) for earlier, later in pairwise(sent)],
             "content_chunks": len(sent),
             "output_tokens": self.output_tokens,
@@ -76,7 +88,7 @@ class RequestRecord:
             "client_disconnected": self.client_disconnected,
             "client_disconnected_ms": None
             if self.client_disconnected_at is None
-            else _ms(self.client_disconnected_at - self.started),
+            else _ms(self.client_disconnected_at - origin),
             # A body "sent" to a client that had already gone never arrived.
             "response_complete": self.response_complete and not self.client_disconnected,
             "planned_wait_ms": self.planned_wait_ms,
