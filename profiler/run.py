@@ -9,12 +9,14 @@ goes. Everything lands in one output directory.
 from __future__ import annotations
 
 import argparse
+import socket
 import subprocess
 import sys
 from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import openai
 from rich.console import Console
@@ -202,8 +204,15 @@ class _Passes:
         return run_workload(self.client, self.config, on_done=done, **kwargs)
 
 
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 def _serve_snakeviz(profile: Path, console: Console) -> int:
-    port = 8080
+    """snakeviz in server mode on 127.0.0.1 (no browser: these machines have no screen)."""
+    port = _free_port()
     command = [
         sys.executable,
         "-m",
@@ -215,12 +224,10 @@ def _serve_snakeviz(profile: Path, console: Console) -> int:
         str(port),
         str(profile),
     ]
-    console.print(
-        f"Serving the profile with snakeviz: [bold]http://127.0.0.1:{port}/snakeviz/{profile.resolve()}[/bold]"
-    )
-    console.print("Press Ctrl-C to stop.")
+    url = f"http://127.0.0.1:{port}/snakeviz/{quote(str(profile.resolve()))}"
+    console.print(f"Serving the profile with snakeviz: [bold]{url}[/bold]  (Ctrl-C to stop)", soft_wrap=True)
     try:
-        return subprocess.call(command)
+        return subprocess.call(command, stdout=subprocess.DEVNULL)
     except KeyboardInterrupt:
         return EXIT_OK
 

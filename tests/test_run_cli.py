@@ -265,3 +265,50 @@ def test_ctrl_c_keeps_what_was_measured_and_leaves_no_simulator(tmp_path: Path) 
     assert "Interrupted" in stdout
     time.sleep(1)
     assert simulators and all(not Path(f"/proc/{pid}").exists() for pid in simulators)
+
+
+def test_view_serves_the_profile_with_snakeviz(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "profiler.run",
+            "--scenario",
+            "instant",
+            "--requests",
+            "2",
+            "--profiler",
+            "cprofile",
+            "--quiet",
+            "--view",
+            "--output-dir",
+            str(out),
+        ],
+        cwd=REPO,
+        env={**env, "COLUMNS": "300"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        url = ""
+        assert process.stdout is not None
+        for line in process.stdout:
+            if "Serving the profile with snakeviz:" in line:
+                url = line.split("snakeviz:")[1].split()[0]
+                break
+        assert url.startswith("http://127.0.0.1:")
+        body = ""
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not body:
+            try:
+                with urllib.request.urlopen(url, timeout=5) as page:
+                    body = page.read().decode()
+            except OSError:
+                time.sleep(0.2)
+        assert "workload.py" in body
+    finally:
+        process.send_signal(signal.SIGINT)
+        process.wait(20)
