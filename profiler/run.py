@@ -9,6 +9,7 @@ goes. Everything lands in one output directory.
 from __future__ import annotations
 
 import argparse
+import logging
 import socket
 import subprocess
 import sys
@@ -22,6 +23,7 @@ import openai
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from profiler.monitor.error_log import ERROR_LOGGER, json_handler, log_call_errors
 from profiler.profiling.explain import explain
 from profiler.profiling.passes import PROFILER_CHOICES, ProfilePass, passes_for
 from profiler.report.artifacts import write_json, write_jsonl
@@ -30,7 +32,7 @@ from profiler.report.summary import build_summary, request_record
 from profiler.simulator import BUILTIN_SCENARIOS, Scenario, ScenarioError, SimulatorProcess, load_scenario
 from profiler.target import Target, TargetError, resolve_target
 from profiler.trace.instrument import collecting
-from profiler.trace.phases import trace_call
+from profiler.trace.phases import RequestTrace, trace_call
 from profiler.workload import MODEL, WorkloadConfig, run_workload
 
 EXIT_OK, EXIT_NO_SUCCESS, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -264,6 +266,7 @@ def main(argv: list[str] | None = None) -> int:
         if target.embedded:
             assert scenario is not None
             ground_truth = output_dir / "ground_truth.jsonl"
+            ground_truth.unlink(missing_ok=True)  # the simulator appends; a rerun starts afresh
             console.print(
                 f"Starting the embedded simulator (scenario [bold]{scenario.name}[/bold]) on 127.0.0.1 …"
             )
@@ -293,6 +296,8 @@ def main(argv: list[str] | None = None) -> int:
     artifacts.update(_save_profiles(profile_passes, output_dir))
     attribution, explained = explain(profile_passes, output_dir)
     artifacts.update(explained)
+    if any(t.attempt_errors or not t.ok for t in traces):
+        artifacts["errors"] = str(_write_error_log(traces, output_dir / "errors.jsonl"))
     requests_path = write_jsonl(
         output_dir / "requests.jsonl", (request_record(t, collector.origin) for t in traces)
     )
@@ -336,6 +341,23 @@ def main(argv: list[str] | None = None) -> int:
     if args.view and "cprofile" in artifacts:
         return _serve_snakeviz(Path(artifacts["cprofile"]), console)
     return EXIT_OK
+
+
+def _write_error_log(traces: list[RequestTrace], path: Path) -> Path:
+    """One JSON line per failed attempt and per failed call (see docs/monitoring.md)."""
+    logger = logging.getLogger(ERROR_LOGGER)
+    handler = json_handler(path)
+    logger.addHandler(handler)
+    propagate, logger.propagate = logger.propagate, False  # the console has its own report
+    try:
+        for trace in traces:
+            if not trace.interrupted:
+                log_call_errors(trace, logger)
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = propagate
+        handler.close()
+    return path
 
 
 def _save_profiles(profile_passes: list[ProfilePass], output_dir: Path) -> dict[str, str]:

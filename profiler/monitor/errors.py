@@ -48,7 +48,14 @@ def kind_of_transport_failure(exception_type: str) -> str:
 
 
 def kind_of_exception(exc: BaseException, *, in_stream_body: bool = False) -> str:
-    """The kind of an exception raised out of an SDK call or a stream."""
+    """The kind of an exception raised out of an SDK call or a stream.
+
+    ``in_stream_body``: raised while reading a stream's chunks, after a 200. The SDK
+    wraps a connection cut there as ``APIConnectionError`` and does not retry it;
+    for the caller it is a stream that started and broke: ``stream_interrupted``.
+    """
+    if in_stream_body and not isinstance(exc, json.JSONDecodeError | openai.APIResponseValidationError):
+        return STREAM_INTERRUPTED
     if isinstance(exc, openai.APITimeoutError):
         return TIMEOUT
     if isinstance(exc, openai.APIConnectionError):
@@ -57,9 +64,6 @@ def kind_of_exception(exc: BaseException, *, in_stream_body: bool = False) -> st
         return kind_of_status(exc.status_code) or CLIENT_ERROR
     if isinstance(exc, openai.APIResponseValidationError | json.JSONDecodeError | UnicodeDecodeError):
         return INVALID_RESPONSE
-    if in_stream_body:
-        # A transport error while reading chunks: the SDK does not retry a started stream.
-        return STREAM_INTERRUPTED
     name = type(exc).__name__
     if "Timeout" in name:
         return TIMEOUT

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from profiler.monitor.errors import kind_of_status, kind_of_transport_failure
+from profiler.monitor.errors import STREAM_INTERRUPTED, kind_of_status, kind_of_transport_failure
 from profiler.trace.events import Outcome, Step, decode
 from profiler.trace.recording import AttemptResponse, CallRecording
 
@@ -276,9 +276,13 @@ def trace_call(recording: CallRecording) -> RequestTrace:
             phases["local_post"] = max(0.0, end - data_end)
 
     error_kind = recording.error_kind
-    if error_kind is not None and attempts and attempts[-1].error_kind is None:
-        attempts[-1].error_kind = error_kind  # e.g. a 200 whose body was not valid JSON
-        attempts[-1].error_type = recording.error_type
+    if attempts and error_kind is not None:
+        last = attempts[-1]
+        # The last attempt failed the way the caller saw it: a 200 whose body was not JSON, or a
+        # stream cut mid-body (a transport error after the headers is the stream's interruption).
+        if last.error_kind is None or (error_kind == STREAM_INTERRUPTED and last.status == 200):
+            last.error_kind = error_kind
+            last.error_type = recording.error_type
 
     output_tokens = recording.usage_output_tokens
     if output_tokens is None and recording.stream:

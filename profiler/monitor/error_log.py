@@ -1,0 +1,99 @@
+"""Structured error records: one per failed attempt, one per final failure.
+
+Records go to the ``profiler.errors`` logger with their fields in ``extra``,
+so any handler works; :func:`json_handler` formats them as JSON lines
+(python-json-logger) and the shippers in :mod:`profiler.monitor.shipping` send
+them on. ``occurred_at`` is when the failure happened; ``time`` is when it was
+logged (later, in a profiling run). Never written: the API key, any header value, the prompt (unless the
+caller passes it, having opted in).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from pythonjsonlogger.json import JsonFormatter
+
+from profiler.trace.phases import RequestTrace
+
+ERROR_LOGGER = "profiler.errors"
+_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
+
+
+def json_formatter() -> logging.Formatter:
+    return JsonFormatter(_FORMAT, rename_fields={"asctime": "time", "levelname": "level"}, timestamp=False)
+
+
+def json_handler(target: Path | TextIO) -> logging.Handler:
+    """A handler writing one JSON object per line to a file or a stream."""
+    handler: logging.Handler
+    if isinstance(target, Path):
+        handler = logging.FileHandler(target, encoding="utf-8")
+    else:
+        handler = logging.StreamHandler(target)
+    handler.setFormatter(json_formatter())
+    return handler
+
+
+def _iso(unix_time: float) -> str:
+    return datetime.fromtimestamp(unix_time, UTC).isoformat(timespec="milliseconds")
+
+
+def _attempt_fields(trace: RequestTrace, index: int) -> dict[str, Any]:
+    attempt = trace.attempts[index]
+    return {
+        "event": "attempt_failed",
+        "request_id": trace.call_id,
+        "x_request_id": attempt.x_request_id,
+        "error_kind": attempt.error_kind,
+        "error_type": attempt.error_type,
+        "http_status": attempt.status,
+        "attempt": index + 1,
+        "occurred_at": _iso(trace.started_at + (attempt.end - trace.entered)),
+        "latency_ms": round((attempt.end - attempt.start) * 1000, 3),
+        "failed_step": attempt.failed_step,
+        "model": trace.model,
+        "stream": trace.stream,
+    }
+
+
+def log_call_errors(
+    trace: RequestTrace,
+    logger: logging.Logger | None = None,
+    *,
+    exc_info: BaseException | None = None,
+    prompt: str | None = None,
+) -> int:
+    """Log every failed attempt (warning), then the call's final failure (error), if any.
+
+    So the ``attempt_failed`` records match ``attempt_errors`` and the
+    ``request_failed`` records match ``errors`` in the summary. Returns records logged.
+    """
+    logger = logger or logging.getLogger(ERROR_LOGGER)
+    logged = 0
+    for index, attempt in enumerate(trace.attempts):
+        if attempt.error_kind is not None:
+            logger.warning("attempt failed", extra=_attempt_fields(trace, index))
+            logged += 1
+    if not trace.ok:
+        fields: dict[str, Any] = {
+            "event": "request_failed",
+            "request_id": trace.call_id,
+            "x_request_id": trace.x_request_id,
+            "error_kind": trace.error_kind,
+            "error_type": trace.error_type,
+            "http_status": trace.status,
+            "attempts": len(trace.attempts),
+            "occurred_at": _iso(trace.started_at + trace.e2e),
+            "latency_ms": round(trace.e2e * 1000, 3),
+            "model": trace.model,
+            "stream": trace.stream,
+        }
+        if prompt is not None:
+            fields["prompt"] = prompt
+        logger.error("request failed", extra=fields, exc_info=exc_info)
+        logged += 1
+    return logged
