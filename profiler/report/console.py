@@ -48,7 +48,10 @@ def requests_table(summary: dict[str, Any]) -> Table:
     )
     table.add_row("error rate", f"{summary['error_rate'] * 100:.1f}%")
     if summary["errors"]:
-        table.add_row("errors (final)", ", ".join(f"{k} {v}" for k, v in summary["errors"].items()))
+        rates = summary["error_rates"]
+        table.add_row(
+            "errors (final)", ", ".join(f"{k} {v} ({rates[k]:.1%})" for k, v in summary["errors"].items())
+        )
     if summary.get("attempt_errors"):
         table.add_row(
             "errors (attempts)", ", ".join(f"{k} {v}" for k, v in summary["attempt_errors"].items())
