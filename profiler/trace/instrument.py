@@ -35,7 +35,8 @@ from profiler.trace.events import Outcome, trace_code
 from profiler.trace.recording import AttemptResponse, CallRecording, Collector
 from profiler.trace.stream import atimed_chunks, timed_chunks
 
-_active_collector: Collector | None = None
+_active_collector: Collector | None = None  # the run's: seen from every thread
+_local_collector: ContextVar[Collector | None] = ContextVar("profiler_local_collector", default=None)
 _current_call: ContextVar[CallRecording | None] = ContextVar("profiler_current_call", default=None)
 _slot_wait: ContextVar[float] = ContextVar("profiler_slot_wait", default=0.0)
 _hooked_clients: weakref.WeakSet[Any] = weakref.WeakSet()
@@ -142,6 +143,13 @@ def _begin(collector: Collector, resource: Any, kwargs: dict[str, Any], is_async
     return recording
 
 
+def _keep_usage(recording: CallRecording, result: Any) -> None:
+    usage = getattr(result, "usage", None)  # a ChatCompletion; raw responses are parsed later, if ever
+    if usage is not None:
+        recording.usage_output_tokens = getattr(usage, "completion_tokens", None)
+        recording.usage_input_tokens = getattr(usage, "prompt_tokens", None)
+
+
 def _fail(recording: CallRecording, exc: BaseException) -> None:
     if isinstance(exc, KeyboardInterrupt | SystemExit):
         recording.interrupted = True
@@ -153,7 +161,7 @@ def _fail(recording: CallRecording, exc: BaseException) -> None:
 def _wrap_sync(original: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(original)
     def create(self: Any, *args: Any, **kwargs: Any) -> Any:
-        collector = _active_collector
+        collector = _local_collector.get() or _active_collector
         if collector is None or _current_call.get() is not None:
             return original(self, *args, **kwargs)
         recording = _begin(collector, self, kwargs, is_async=False)
@@ -170,6 +178,8 @@ def _wrap_sync(original: Callable[..., Any]) -> Callable[..., Any]:
             _current_call.reset(token)
         if isinstance(result, openai.Stream):
             result._iterator = timed_chunks(result._iterator, recording)
+        else:
+            _keep_usage(recording, result)
         return result
 
     return create
@@ -178,7 +188,7 @@ def _wrap_sync(original: Callable[..., Any]) -> Callable[..., Any]:
 def _wrap_async(original: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(original)
     async def create(self: Any, *args: Any, **kwargs: Any) -> Any:
-        collector = _active_collector
+        collector = _local_collector.get() or _active_collector
         if collector is None or _current_call.get() is not None:
             return await original(self, *args, **kwargs)
         recording = _begin(collector, self, kwargs, is_async=True)
@@ -194,6 +204,8 @@ def _wrap_async(original: Callable[..., Any]) -> Callable[..., Any]:
             _current_call.reset(token)
         if isinstance(result, openai.AsyncStream):
             result._iterator = atimed_chunks(result._iterator, recording)
+        else:
+            _keep_usage(recording, result)
         return result
 
     return create
@@ -224,6 +236,21 @@ def collecting(collector: Collector | None = None) -> Iterator[Collector]:
         yield collector
     finally:
         _active_collector = previous
+
+
+@contextmanager
+def collecting_here(collector: Collector | None = None) -> Iterator[Collector]:
+    """Record the calls made in this context only (this thread or task), e.g. one web request.
+
+    Unlike :func:`collecting`, concurrent requests each get their own collector.
+    """
+    install()
+    collector = collector or Collector()
+    token = _local_collector.set(collector)
+    try:
+        yield collector
+    finally:
+        _local_collector.reset(token)
 
 
 def waited_for_slot(seconds: float) -> None:

@@ -92,6 +92,7 @@ class RequestTrace:
     itl_s: list[float] = field(default_factory=list)
     tpot_s: float | None = None
     output_tokens: int | None = None
+    input_tokens: int | None = None
     chunks: int = 0
     finished: bool = True
     interrupted: bool = False
@@ -314,6 +315,7 @@ def trace_call(recording: CallRecording) -> RequestTrace:
         itl_s=itl,
         tpot_s=tpot,
         output_tokens=output_tokens,
+        input_tokens=recording.usage_input_tokens,
         chunks=len(recording.chunk_ready),
         finished=recording.finished,
         interrupted=recording.interrupted,

@@ -34,6 +34,7 @@ def _note_chunk(recording: CallRecording, chunk: Any) -> int:
     usage = chunk.usage
     if usage is not None:
         recording.usage_output_tokens = usage.completion_tokens
+        recording.usage_input_tokens = usage.prompt_tokens
     return content_choice
 
 
