@@ -9,7 +9,6 @@ goes. Everything lands in one output directory.
 from __future__ import annotations
 
 import argparse
-import logging
 import socket
 import subprocess
 import sys
@@ -23,16 +22,12 @@ import openai
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from profiler.monitor.error_log import ERROR_LOGGER, json_handler, log_call_errors
-from profiler.profiling.explain import explain
-from profiler.profiling.passes import PROFILER_CHOICES, ProfilePass, passes_for
-from profiler.report.artifacts import write_json, write_jsonl
+from profiler.output import save_run
+from profiler.profiling.passes import PROFILER_CHOICES, passes_for
 from profiler.report.console import print_report
-from profiler.report.summary import build_summary, request_record
 from profiler.simulator import BUILTIN_SCENARIOS, Scenario, ScenarioError, SimulatorProcess, load_scenario
 from profiler.target import Target, TargetError, resolve_target
 from profiler.trace.instrument import collecting
-from profiler.trace.phases import RequestTrace, trace_call
 from profiler.workload import MODEL, WorkloadConfig, run_workload
 
 EXIT_OK, EXIT_NO_SUCCESS, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -292,19 +287,9 @@ def main(argv: list[str] | None = None) -> int:
                     interrupted = True
                     break
 
-    traces = [trace_call(recording) for recording in collector.recordings]
-    artifacts.update(_save_profiles(profile_passes, output_dir))
-    attribution, explained = explain(profile_passes, output_dir)
-    artifacts.update(explained)
-    if any(t.attempt_errors or not t.ok for t in traces):
-        artifacts["errors"] = str(_write_error_log(traces, output_dir / "errors.jsonl"))
-    requests_path = write_jsonl(
-        output_dir / "requests.jsonl", (request_record(t, collector.origin) for t in traces)
-    )
-    artifacts["requests"] = str(requests_path)
-    artifacts["summary"] = str(output_dir / "summary.json")
-    summary = build_summary(
-        traces,
+    saved = save_run(
+        output_dir,
+        collector,
         wall=wall,
         cpu_s=measured.cpu_s,
         config={
@@ -318,13 +303,11 @@ def main(argv: list[str] | None = None) -> int:
             "max_retries": args.max_retries,
         },
         target={**target.describe(), "scenario": scenario.name if scenario else None},
+        profile_passes=profile_passes,
         artifacts=artifacts,
         interrupted=interrupted,
     )
-    summary["passes"] = {"figures": "measure (trace only)", "profiles": [p.name for p in profile_passes]}
-    if attribution:
-        summary["attribution"] = attribution
-    write_json(output_dir / "summary.json", summary)
+    summary = saved.summary
     print_report(console, summary, str(output_dir))
 
     if interrupted:
@@ -338,33 +321,9 @@ def main(argv: list[str] | None = None) -> int:
             f"check the target {base_url}"
         )
         return EXIT_NO_SUCCESS
-    if args.view and "cprofile" in artifacts:
-        return _serve_snakeviz(Path(artifacts["cprofile"]), console)
+    if args.view and "cprofile" in summary["artifacts"]:
+        return _serve_snakeviz(Path(summary["artifacts"]["cprofile"]), console)
     return EXIT_OK
-
-
-def _write_error_log(traces: list[RequestTrace], path: Path) -> Path:
-    """One JSON line per failed attempt and per failed call (see docs/monitoring.md)."""
-    logger = logging.getLogger(ERROR_LOGGER)
-    handler = json_handler(path)
-    logger.addHandler(handler)
-    propagate, logger.propagate = logger.propagate, False  # the console has its own report
-    try:
-        for trace in traces:
-            if not trace.interrupted:
-                log_call_errors(trace, logger)
-    finally:
-        logger.removeHandler(handler)
-        logger.propagate = propagate
-        handler.close()
-    return path
-
-
-def _save_profiles(profile_passes: list[ProfilePass], output_dir: Path) -> dict[str, str]:
-    saved: dict[str, str] = {}
-    for profile_pass in profile_passes:
-        saved.update({name: str(path) for name, path in profile_pass.save(output_dir).items()})
-    return saved
 
 
 if __name__ == "__main__":
