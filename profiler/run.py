@@ -9,10 +9,13 @@ goes. Everything lands in one output directory.
 from __future__ import annotations
 
 import argparse
+import os
 import socket
 import subprocess
 import sys
-from contextlib import ExitStack
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,10 +26,11 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from profiler.output import save_run
-from profiler.profiling.passes import PROFILER_CHOICES, passes_for
+from profiler.profiling.passes import PROFILER_CHOICES, PyinstrumentPass, passes_for
 from profiler.report.console import print_report
+from profiler.script import Program, check, run_program
 from profiler.simulator import BUILTIN_SCENARIOS, Scenario, ScenarioError, SimulatorProcess, load_scenario
-from profiler.target import Target, TargetError, resolve_target
+from profiler.target import SIMULATOR_API_KEY, Target, TargetError, resolve_target
 from profiler.trace.instrument import collecting
 from profiler.workload import MODEL, WorkloadConfig, run_workload
 
@@ -50,11 +54,12 @@ def _non_negative_float(text: str) -> float:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m profiler.run",
+        usage="%(prog)s [options] [SCRIPT [ARGS ...] | -m MODULE [ARGS ...]]",
         description=(
             "Profile a program that calls the OpenAI Chat Completions API: split every request into "
             "network phases and local processing, measure latency and errors, and save cProfile and "
-            "pyinstrument profiles. With no API key and no base URL the calls go to an embedded "
-            "OpenAI-compatible simulator on 127.0.0.1."
+            "pyinstrument profiles. Without SCRIPT or -m it runs a sample ChatGPT workload; with no API "
+            "key and no base URL the calls go to an embedded OpenAI-compatible simulator on 127.0.0.1."
         ),
         epilog=(
             "examples:\n"
@@ -62,6 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
             "  python -m profiler.run --scenario slow --stream      # a slow server, streamed\n"
             "  python -m profiler.run --local-work-ms 300           # heavy local post-processing\n"
             "  OPENAI_API_KEY=... python -m profiler.run --base-url https://api.openai.com/v1\n"
+            "  python -m profiler.run app.py --input data.csv       # your program, as python runs it\n"
+            "  python -m profiler.run --simulate -m mypkg.worker    # your module, against the simulator\n"
             "\nexit status: 0 ok, 1 no request succeeded, 2 bad usage, 130 interrupted (results kept)"
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -154,7 +161,38 @@ def build_parser() -> argparse.ArgumentParser:
         help="serve the cProfile profile with snakeviz on 127.0.0.1 and print its URL",
     )
     output.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+
+    program = parser.add_argument_group(
+        "your program",
+        "Run SCRIPT (or -m MODULE) as Python would, with every OpenAI client it creates instrumented. "
+        "It runs once per pass: once to measure, then once per profiler with its output hidden "
+        "(--profiler none runs it once). The exit status is the program's.",
+    )
+    program.add_argument("-m", dest="module", metavar="MODULE", help="run a library module as a script")
+    program.add_argument(
+        "--simulate",
+        action="store_true",
+        help="point the program at the embedded simulator (sets OPENAI_BASE_URL and a dummy "
+        "OPENAI_API_KEY in its environment; --scenario applies)",
+    )
+    program.add_argument(
+        "program",
+        nargs=argparse.REMAINDER,
+        metavar="SCRIPT [ARGS]",
+        help="the script and its arguments (after -m: the module's arguments)",
+    )
     return parser
+
+
+def parse_args(parser: argparse.ArgumentParser, argv: list[str]) -> argparse.Namespace:
+    """Like ``python -m``: everything after ``-m MODULE`` is the module's, options included."""
+    if "-m" in argv:
+        split = argv.index("-m") + 2
+        args = parser.parse_args(argv[:split])
+        if not args.program:  # no script came first, so -m is ours
+            args.program = argv[split:]
+            return args
+    return parser.parse_args(argv)
 
 
 def _default_output_dir() -> Path:
@@ -231,8 +269,10 @@ def _serve_snakeviz(profile: Path, console: Console) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parse_args(parser, sys.argv[1:] if argv is None else argv)
     console = Console(stderr=False, highlight=False)
+    if args.module or args.program:
+        return run_program_mode(parser, args, console)
     try:
         target = resolve_target(args.base_url)
         scenario = load_scenario(args.scenario) if target.embedded else None
@@ -324,6 +364,89 @@ def main(argv: list[str] | None = None) -> int:
     if args.view and "cprofile" in summary["artifacts"]:
         return _serve_snakeviz(Path(summary["artifacts"]["cprofile"]), console)
     return EXIT_OK
+
+
+def run_program_mode(parser: argparse.ArgumentParser, args: argparse.Namespace, console: Console) -> int:
+    """``python -m profiler.run [options] SCRIPT|-m MODULE [ARGS]``."""
+    if args.module:
+        program = Program(module=args.module, args=tuple(args.program))
+    else:
+        program = Program(script=Path(args.program[0]), args=tuple(args.program[1:]))
+    problem = check(program)
+    scenario = None
+    try:
+        scenario = load_scenario(args.scenario) if args.simulate else None
+    except ScenarioError as exc:
+        problem = str(exc)
+    if problem:
+        parser.exit(EXIT_USAGE, f"{parser.prog}: error: {problem}\n")
+    output_dir: Path = args.output_dir or _default_output_dir()
+    output_dir.mkdir(parents=True, exist_ok=True)
+    profile_passes = passes_for(args.profiler)
+    artifacts: dict[str, str] = {}
+    with ExitStack() as stack:
+        if scenario is not None:
+            ground_truth = output_dir / "ground_truth.jsonl"
+            ground_truth.unlink(missing_ok=True)
+            simulator = stack.enter_context(SimulatorProcess(scenario, ground_truth_path=ground_truth))
+            stack.enter_context(
+                _environment(OPENAI_BASE_URL=simulator.base_url, OPENAI_API_KEY=SIMULATOR_API_KEY)
+            )
+            artifacts["ground_truth"] = str(ground_truth)
+            console.print(f"Simulator (scenario [bold]{scenario.name}[/bold]) at {simulator.base_url}")
+        console.print(f"Running [bold]{program.label}[/bold] (measure pass, trace only)", soft_wrap=True)
+        with collecting() as collector:
+            wall_start, cpu_start = time.perf_counter(), time.process_time()
+            outcome = run_program(program)
+            wall, cpu_s = (wall_start, time.perf_counter()), time.process_time() - cpu_start
+        if outcome.traceback:
+            sys.stderr.write(outcome.traceback)
+        for profile_pass in [] if outcome.interrupted else profile_passes:
+            console.print(f"Running it again under {profile_pass.name} (its output hidden)")
+            with ExitStack() as profiling:
+                profiling.enter_context(profile_pass.thread_context())
+                if isinstance(profile_pass, PyinstrumentPass):
+                    profiling.enter_context(profile_pass.inside_event_loops())
+                if run_program(program, quiet=True).interrupted:
+                    break
+    saved = save_run(
+        output_dir,
+        collector,
+        wall=wall,
+        cpu_s=cpu_s,
+        config={
+            "program": program.label,
+            "simulate": args.simulate,
+            "profiler": args.profiler,
+            "exit_code": outcome.exit_code,
+        },
+        target={"embedded_simulator": scenario is not None, "scenario": scenario.name if scenario else None},
+        profile_passes=profile_passes,
+        artifacts=artifacts,
+        interrupted=outcome.interrupted,
+    )
+    print_report(console, saved.summary, str(output_dir))
+    if outcome.interrupted:
+        console.print(
+            "[yellow]Interrupted: the results above cover what was measured before Ctrl-C.[/yellow]"
+        )
+    elif outcome.exit_code:
+        console.print(f"[yellow]The program exited with status {outcome.exit_code}.[/yellow]")
+    return outcome.exit_code
+
+
+@contextmanager
+def _environment(**values: str) -> Iterator[None]:
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 if __name__ == "__main__":

@@ -9,12 +9,14 @@ trace-only measurement pass.
 
 from __future__ import annotations
 
+import asyncio
 import cProfile
 import pstats
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from pyinstrument import Profiler
 from pyinstrument.renderers import HTMLRenderer, SpeedscopeRenderer
@@ -70,13 +72,52 @@ class PyinstrumentPass:
     def __init__(self) -> None:
         self._sessions: list[Session] = []
         self._lock = threading.Lock()
+        self._running = threading.local()  # this thread's profiler, paused around asyncio.run
 
     @contextmanager
     def thread_context(self) -> Iterator[None]:
         profiler = Profiler(interval=self.interval_s, async_mode="enabled")
         profiler.start()
+        self._running.profiler = profiler
         try:
             yield
+        finally:
+            del self._running.profiler
+            session = profiler.stop()
+            with self._lock:
+                self._sessions.append(session)
+
+    @contextmanager
+    def inside_event_loops(self) -> Iterator[None]:
+        """While active, ``asyncio.run`` profiles its coroutine from inside the loop.
+
+        pyinstrument shows await time as ``[await]`` only when started inside the
+        coroutine; started outside ``asyncio.run`` it charges the wait to ``select``.
+        The thread's own profiler pauses meanwhile, so nothing is counted twice.
+        """
+        original = asyncio.run
+
+        def run(main: Any, **kwargs: Any) -> Any:
+            outer = self._running.profiler if hasattr(self._running, "profiler") else None
+            if outer is not None:
+                outer.stop()
+            try:
+                return original(self._profiled(main), **kwargs)
+            finally:
+                if outer is not None:
+                    outer.start()
+
+        asyncio.run = run  # type: ignore[assignment]
+        try:
+            yield
+        finally:
+            asyncio.run = original  # type: ignore[assignment]
+
+    async def _profiled(self, main: Any) -> Any:
+        profiler = Profiler(interval=self.interval_s, async_mode="enabled")
+        profiler.start()
+        try:
+            return await main
         finally:
             session = profiler.stop()
             with self._lock:
