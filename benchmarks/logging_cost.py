@@ -1,0 +1,180 @@
+"""The cost of one logging call with log shipping on: receiver healthy and receiver hung, side by side.
+
+Four loggers in one process, called in turn so that all see the same machine
+at the same moment:
+
+- `baseline`: the same `logger.error(...)` with a handler that does nothing
+  (the cost of `logging` itself: the record, the caller's frame lookup);
+- `format`: a handler that only formats the record as the shippers do (JSON),
+  the part any JSON log handler pays;
+- `healthy`: a `LogglyHandler` whose receiver answers 200 at once;
+- `hung`: a `LogglyHandler` whose receiver accepts connections and never answers.
+
+The receivers run in a child process, so their work does not compete with the
+measured calls for the GIL; the shippers' sender threads do, as they would in an
+app. The queue is sized so it never fills (a full queue drops, which is cheaper).
+
+    python benchmarks/logging_cost.py [--calls 5000] [--rounds 3]
+
+Target (issue): p99 ≤ 50 µs a call with shipping on, no difference between healthy and hung.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import logging
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from profiler.monitor.shipping import LogglyHandler, ShipperStats
+from profiler.monitor.shipping._format import default_formatter
+from profiler.report.stats import percentile
+
+TOKEN = "bench-0000-1111-2222-333344445555"
+
+# A child process serving two ports: one answers every POST at once, one never answers.
+_RECEIVERS = r"""
+import http.server, socket, sys, threading, time
+
+class Ok(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("content-length", 0)))
+        self.send_response(200)
+        self.send_header("content-length", "0")
+        self.end_headers()
+    def log_message(self, *args):
+        pass
+
+healthy = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Ok)
+healthy.daemon_threads = True
+hung = socket.create_server(("127.0.0.1", 0))
+held = []
+
+def hold():
+    while True:
+        conn, _ = hung.accept()
+        held.append(conn)
+        drain = lambda c=conn: [None for _ in iter(lambda: c.recv(65536), b"")]
+        threading.Thread(target=drain, daemon=True).start()
+
+threading.Thread(target=hold, daemon=True).start()
+threading.Thread(target=healthy.serve_forever, daemon=True).start()
+print(healthy.server_address[1], hung.getsockname()[1], flush=True)
+sys.stdin.read()
+"""
+
+
+@contextmanager
+def receivers() -> Iterator[tuple[str, str]]:
+    child = subprocess.Popen(
+        [sys.executable, "-c", _RECEIVERS], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert child.stdout is not None
+        healthy_port, hung_port = child.stdout.readline().split()
+        yield f"http://127.0.0.1:{healthy_port}", f"http://127.0.0.1:{hung_port}"
+    finally:
+        child.kill()
+        child.wait()
+
+
+class _Nothing(logging.Handler):
+    def emit(self, record: logging.LogRecord) -> None:
+        pass
+
+
+class _FormatOnly(logging.Handler):
+    """What any JSON log handler pays before shipping anything: the shippers' formatting and encoding."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setFormatter(default_formatter())
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.format(record).encode()
+
+
+def _logger(name: str, handler: logging.Handler) -> logging.Logger:
+    logger = logging.getLogger(f"bench.{name}")
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    logger.addHandler(handler)
+    return logger
+
+
+def _row(name: str, samples_ns: list[int]) -> str:
+    us = sorted(s / 1000 for s in samples_ns)
+    figures = "  ".join(
+        f"{label} {percentile(us, q):6.1f}" for label, q in (("p50", 50), ("p90", 90), ("p99", 99))
+    )
+    return f"  {name:<9} n={len(us):<6} {figures}  p99.9 {percentile(us, 99.9):7.1f}  max {us[-1]:8.1f} µs"
+
+
+def _books(stats: ShipperStats) -> str:
+    dropped = ", ".join(f"{reason} {n}" for reason, n in stats.dropped.items() if n) or "none"
+    return f"emitted {stats.emitted}, sent {stats.sent} in {stats.batches_sent} batches, dropped: {dropped}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--calls", type=int, default=5000, help="measured calls per logger per round")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds; each gets fresh shippers")
+    parser.add_argument("--warmup", type=int, default=200, help="unmeasured calls per logger first")
+    args = parser.parse_args()
+
+    samples: dict[str, list[int]] = {"baseline": [], "format": [], "healthy": [], "hung": []}
+    with receivers() as (healthy_url, hung_url):
+        for round_ in range(args.rounds):
+            options: dict[str, Any] = {
+                "max_queue": 2 * (args.calls + args.warmup),
+                "max_queue_bytes": 200_000_000,
+                "close_timeout_s": 1.0,
+            }
+            shippers = {
+                "healthy": LogglyHandler(url=f"{healthy_url}/bulk/{TOKEN}/tag/bench/", **options),
+                # Hung: the request waits out its read timeout, longer than the whole run.
+                "hung": LogglyHandler(
+                    url=f"{hung_url}/bulk/{TOKEN}/tag/bench/", read_timeout_s=600, **options
+                ),
+            }
+            loggers = {
+                "baseline": _logger(f"baseline{round_}", _Nothing()),
+                "format": _logger(f"format{round_}", _FormatOnly()),
+                **{name: _logger(f"{name}{round_}", h) for name, h in shippers.items()},
+            }
+            order = list(loggers.items())
+            for i in range(args.warmup + args.calls):
+                # Rotate who goes first, so no logger always follows the same one.
+                turn = i % len(order)
+                for name, logger in order[turn:] + order[:turn]:
+                    began = time.perf_counter_ns()
+                    logger.error("call failed: %s after %d ms", "rate_limit", i, extra={"attempt": 2})
+                    took = time.perf_counter_ns() - began
+                    if i >= args.warmup:
+                        samples[name].append(took)
+            began = time.monotonic()
+            for handler in shippers.values():
+                handler.close()
+            closing = time.monotonic() - began
+            healthy, hung = (shippers[name].stats() for name in ("healthy", "hung"))
+            print(f"round {round_ + 1}, closed in {closing:.2f} s")
+            print(f"  healthy: {_books(healthy)}")
+            print(f"  hung:    {_books(hung)}")
+            gc.collect()
+
+    print(f"\nOne logger.error(...) call, µs ({args.rounds} rounds × {args.calls} calls, interleaved):")
+    for name, values in samples.items():
+        print(_row(name, values))
+    print(f"Python {sys.version.split()[0]}, {sys.platform}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,35 @@
+"""The shippers an environment asks for, built (and so checked) at start-up."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Unpack
+
+from .base import BatchingHTTPHandler, ShipperOptions
+from .loggly import LogglyHandler
+from .splunk import SplunkHECHandler
+
+__all__ = ["handlers_from_env"]
+
+
+def handlers_from_env(
+    environ: Mapping[str, str] | None = None, **options: Unpack[ShipperOptions]
+) -> list[BatchingHTTPHandler]:
+    """Loggly when `LOGGLY_TOKEN` or `LOGGLY_URL` is set; Splunk when `SPLUNK_HEC_URL` and `SPLUNK_HEC_TOKEN`
+    are. Empty values count as unset. A half or invalid configuration raises ValueError with one line
+    that names the variable, never its value. `options` go to every handler built."""
+    # Not a default of os.environ: help() prints defaults, and the environment holds the tokens.
+    environ = os.environ if environ is None else environ
+    handlers: list[BatchingHTTPHandler] = []
+    if environ.get("LOGGLY_TOKEN") or environ.get("LOGGLY_URL"):
+        handlers.append(LogglyHandler(environ=environ, **options))
+    url, token = environ.get("SPLUNK_HEC_URL"), environ.get("SPLUNK_HEC_TOKEN")
+    if url or token:
+        if not (url and token):
+            missing = "SPLUNK_HEC_TOKEN" if url else "SPLUNK_HEC_URL"
+            raise ValueError(
+                f"{missing} is not set; shipping to Splunk needs SPLUNK_HEC_URL and SPLUNK_HEC_TOKEN"
+            )
+        handlers.append(SplunkHECHandler(environ=environ, **options))
+    return handlers
