@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from profiler.monitor.error_log import ERROR_LOGGER, json_handler, log_call_errors
+from profiler.monitor.error_log import ERROR_LOGGER, json_formatter, json_handler, log_call_errors
 from profiler.profiling.explain import explain
 from profiler.profiling.passes import ProfilePass
 from profiler.report.artifacts import write_json, write_jsonl
@@ -40,6 +40,7 @@ def save_run(
     profile_passes: Sequence[ProfilePass] = (),
     artifacts: dict[str, str] | None = None,
     interrupted: bool = False,
+    log_handlers: Sequence[logging.Handler] = (),
 ) -> SavedRun:
     """Write the run's files; ``summary.json`` last. Returns what was written."""
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -50,7 +51,7 @@ def save_run(
     attribution, explained = explain(list(profile_passes), output_dir)
     artifacts.update(explained)
     if any(t.attempt_errors or not t.ok for t in traces):
-        artifacts["errors"] = str(write_error_log(traces, output_dir / "errors.jsonl"))
+        artifacts["errors"] = str(write_error_log(traces, output_dir / "errors.jsonl", log_handlers))
     requests = write_jsonl(
         output_dir / "requests.jsonl", (request_record(t, collector.origin) for t in traces)
     )
@@ -72,18 +73,27 @@ def save_run(
     return SavedRun(output_dir, summary, traces)
 
 
-def write_error_log(traces: list[RequestTrace], path: Path) -> Path:
-    """One JSON line per failed attempt and per failed call (see docs/monitoring.md)."""
+def write_error_log(traces: list[RequestTrace], path: Path, also_to: Sequence[logging.Handler] = ()) -> Path:
+    """One JSON line per failed attempt and per failed call (see docs/monitoring.md).
+
+    ``also_to``: more handlers for the same records, e.g. the Loggly/Splunk shippers.
+    """
     logger = logging.getLogger(ERROR_LOGGER)
-    handler = json_handler(path)
-    logger.addHandler(handler)
-    propagate, logger.propagate = logger.propagate, False  # the console has its own report
+    handlers = [json_handler(path), *also_to]
+    for handler in handlers:
+        if handler.formatter is None:
+            handler.setFormatter(json_formatter())
+        logger.addHandler(handler)
+    propagate, level = logger.propagate, logger.level
+    logger.propagate = False  # the console has its own report
+    logger.setLevel(logging.INFO)
     try:
         for trace in traces:
             if not trace.interrupted:
                 log_call_errors(trace, logger)
     finally:
-        logger.removeHandler(handler)
-        logger.propagate = propagate
-        handler.close()
+        for handler in handlers:
+            logger.removeHandler(handler)
+        logger.propagate, logger.level = propagate, level
+        handlers[0].close()
     return path

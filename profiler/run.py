@@ -25,6 +25,7 @@ import openai
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from profiler.monitor.shipping import BatchingHTTPHandler, handlers_from_env
 from profiler.output import save_run
 from profiler.profiling.passes import PROFILER_CHOICES, PyinstrumentPass, passes_for
 from profiler.report.console import print_report
@@ -276,7 +277,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         target = resolve_target(args.base_url)
         scenario = load_scenario(args.scenario) if target.embedded else None
-    except (TargetError, ScenarioError) as exc:
+        shippers = handlers_from_env()
+    except (TargetError, ScenarioError, ValueError) as exc:
         parser.exit(EXIT_USAGE, f"{parser.prog}: error: {exc}\n")
     output_dir: Path = args.output_dir or _default_output_dir()
     try:
@@ -346,8 +348,10 @@ def main(argv: list[str] | None = None) -> int:
         profile_passes=profile_passes,
         artifacts=artifacts,
         interrupted=interrupted,
+        log_handlers=shippers,
     )
     summary = saved.summary
+    _close_shippers(shippers, console)
     print_report(console, summary, str(output_dir))
 
     if interrupted:
@@ -374,9 +378,11 @@ def run_program_mode(parser: argparse.ArgumentParser, args: argparse.Namespace, 
         program = Program(script=Path(args.program[0]), args=tuple(args.program[1:]))
     problem = check(program)
     scenario = None
+    shippers: list[BatchingHTTPHandler] = []
     try:
         scenario = load_scenario(args.scenario) if args.simulate else None
-    except ScenarioError as exc:
+        shippers = handlers_from_env()
+    except (ScenarioError, ValueError) as exc:
         problem = str(exc)
     if problem:
         parser.exit(EXIT_USAGE, f"{parser.prog}: error: {problem}\n")
@@ -424,7 +430,9 @@ def run_program_mode(parser: argparse.ArgumentParser, args: argparse.Namespace, 
         profile_passes=profile_passes,
         artifacts=artifacts,
         interrupted=outcome.interrupted,
+        log_handlers=shippers,
     )
+    _close_shippers(shippers, console)
     print_report(console, saved.summary, str(output_dir))
     if outcome.interrupted:
         console.print(
@@ -433,6 +441,19 @@ def run_program_mode(parser: argparse.ArgumentParser, args: argparse.Namespace, 
     elif outcome.exit_code:
         console.print(f"[yellow]The program exited with status {outcome.exit_code}.[/yellow]")
     return outcome.exit_code
+
+
+def _close_shippers(shippers: list[BatchingHTTPHandler], console: Console) -> None:
+    """Deliver the error records (within each shipper's close bound) and say what happened."""
+    for shipper in shippers:
+        shipper.close()
+        stats = shipper.stats()
+        dropped = ", ".join(f"{reason} {count}" for reason, count in stats.dropped.items() if count)
+        console.print(
+            f"{type(shipper).__name__}: {stats.sent} error records shipped"
+            + (f", dropped: {dropped}" if dropped else "")
+            + (f" ({stats.last_error})" if stats.last_error and dropped else "")
+        )
 
 
 @contextmanager
