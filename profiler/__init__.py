@@ -17,4 +17,8 @@ def __getattr__(name: str) -> Any:
         from profiler import api
 
         return getattr(api, name)
+    if name == "load_ipython_extension":  # %load_ext profiler
+        from profiler.magic import load_ipython_extension
+
+        return load_ipython_extension
     raise AttributeError(f"module 'profiler' has no attribute {name!r}")

@@ -1,0 +1,77 @@
+"""%load_ext profiler and %%llmprofile, through IPython's own test helpers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from IPython.testing.globalipapp import get_ipython
+
+from profiler.simulator import SimulatorProcess, load_scenario
+
+
+@pytest.fixture(scope="module")
+def shell() -> Iterator[Any]:
+    ipython = get_ipython()
+    ipython.run_line_magic("load_ext", "profiler")
+    with SimulatorProcess(load_scenario("instant")) as simulator:
+        ipython.run_cell(
+            "import openai\n"
+            f"client = openai.OpenAI(base_url={simulator.base_url!r}, api_key='sk-magic', max_retries=0)\n"
+            "messages = [{'role': 'user', 'content': 'Two books?'}]"
+        )
+        yield ipython
+
+
+@pytest.fixture
+def displayed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    shown: list[str] = []
+    import IPython.display
+
+    monkeypatch.setattr(IPython.display, "display", lambda obj: shown.append(obj.data))
+    return shown
+
+
+def test_llmprofile_shows_the_breakdown_of_the_cells_calls(
+    shell: Any, displayed: list[str], tmp_path: Path
+) -> None:
+    run = shell.run_cell_magic(
+        "llmprofile",
+        f"--output-dir {tmp_path / 'cell'}",
+        "for _ in range(3):\n    client.chat.completions.create(model='gpt-3.5-turbo', messages=messages)\n",
+    )
+    assert run.summary["requests"]["succeeded"] == 3
+    assert len(displayed) == 1
+    page = displayed[0]
+    assert "3 calls, 3 succeeded, 0 failed" in page
+    assert "<td>server_wait</td>" in page and "<td>network</td>" in page
+    assert str(tmp_path / "cell") in page and "<a href=" in page
+    assert (tmp_path / "cell" / "summary.json").is_file()
+
+
+def test_llmprofile_variables_stay_in_the_notebook(shell: Any, displayed: list[str], tmp_path: Path) -> None:
+    shell.run_cell_magic(
+        "llmprofile",
+        f"-o {tmp_path / 'cell'}",
+        "reply = client.chat.completions.create(model='gpt-3.5-turbo', messages=messages)",
+    )
+    assert shell.user_ns["reply"].choices[0].message.content
+
+
+def test_llmprofile_on_a_cell_without_calls(shell: Any, displayed: list[str], tmp_path: Path) -> None:
+    shell.run_cell_magic("llmprofile", f"-o {tmp_path / 'cell'}", "x = 1 + 1")
+    assert "made no OpenAI call" in displayed[0]
+
+
+def test_llmprofile_reraises_the_cells_error_after_showing_what_ran(
+    shell: Any, displayed: list[str], tmp_path: Path
+) -> None:
+    with pytest.raises(ZeroDivisionError):
+        shell.run_cell_magic(
+            "llmprofile",
+            f"-o {tmp_path / 'cell'}",
+            "client.chat.completions.create(model='gpt-3.5-turbo', messages=messages)\n1 / 0",
+        )
+    assert "1 call, 1 succeeded" in displayed[0]
