@@ -142,3 +142,31 @@ def test_retries_and_backoff_match_the_server_and_the_sdk(tmp_path: Path, concur
     slept = sorted(measured.sdk_sleeps_s)
     for got, expected in zip(backoffs, slept, strict=True):
         assert expected - 0.001 <= got <= expected + (0.005 if concurrency == 1 else 0.060)
+
+
+def test_waiting_for_a_pooled_connection_is_queue_not_network(tmp_path: Path) -> None:
+    import httpx2
+    import openai
+
+    from profiler.simulator import SimulatorProcess
+    from profiler.trace.instrument import collecting
+    from profiler.workload import run_workload
+
+    scenario = _scenario(100, False)
+    with SimulatorProcess(scenario, ground_truth_path=tmp_path / "truth.jsonl") as simulator:
+        http = httpx2.Client(limits=httpx2.Limits(max_connections=2), timeout=30)
+        client = openai.OpenAI(
+            base_url=simulator.base_url, api_key="sk-test", http_client=http, max_retries=0
+        )
+        with collecting() as collector:
+            run_workload(client, WorkloadConfig(requests=8, concurrency=8))
+    traces = [trace_call(r) for r in collector.recordings]
+    assert all(t.ok for t in traces)
+    # Two connections for eight calls: six calls wait for a free one, in the client.
+    queued = sorted(t.phases["queue"] * 1000 for t in traces)
+    assert sum(1 for q in queued if q > 50) >= 5, queued
+    for trace in traces:
+        assert 100 - EARLY_MS <= trace.phases["server_wait"] * 1000 <= 100 + MAX_MS_CONCURRENT
+        assert (
+            trace.phases["server_wait"] * 1000 < 100 + trace.phases["queue"] * 1000 + 50
+        )  # not counted twice
