@@ -166,7 +166,7 @@ def test_waiting_for_a_pooled_connection_is_queue_not_network(tmp_path: Path) ->
     queued = sorted(t.phases["queue"] * 1000 for t in traces)
     assert sum(1 for q in queued if q > 50) >= 5, queued
     for trace in traces:
-        assert 100 - EARLY_MS <= trace.phases["server_wait"] * 1000 <= 100 + MAX_MS_CONCURRENT
-        assert (
-            trace.phases["server_wait"] * 1000 < 100 + trace.phases["queue"] * 1000 + 50
-        )  # not counted twice
+        server_wait_ms, queue_ms = trace.phases["server_wait"] * 1000, trace.phases["queue"] * 1000
+        assert 100 - EARLY_MS <= server_wait_ms <= 100 + MAX_MS_CONCURRENT
+        if queue_ms > 80:  # had the wait been counted as network, server_wait would be ≈ 100 + queue
+            assert server_wait_ms < 100 + queue_ms - 40
