@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -10,12 +11,29 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 
 
+# What the machine's environment may configure that a test must not inherit.
+_OUTSIDE_SETTINGS = ("OPENAI_", "LOGGLY_", "SPLUNK_", "OTEL_", "PROMETHEUS_MULTIPROC_DIR")
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """This process's environment without endpoint, key, shipping or telemetry settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(_OUTSIDE_SETTINGS)}
+    env.update(extra)
+    return env
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on (the OS picks it)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 def run_cli(
     *args: str, env: dict[str, str] | None = None, timeout: float = 120
 ) -> subprocess.CompletedProcess[str]:
     """``python -m profiler.run ARGS`` in a child process, as a user runs it."""
-    child_env = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
-    child_env.update(env or {})
+    child_env = clean_env(**(env or {}))
     child_env.setdefault("COLUMNS", "160")
     return subprocess.run(
         [sys.executable, "-m", "profiler.run", *args],
@@ -24,6 +42,18 @@ def run_cli(
         timeout=timeout,
         env=child_env,
         cwd=REPO,
+    )
+
+
+def start_cli(*args: str, stderr: int = subprocess.PIPE, **env: str) -> subprocess.Popen[str]:
+    """``python -m profiler.run ARGS`` started in the background, its output piped."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "profiler.run", *args],
+        cwd=REPO,
+        env=clean_env(**env),
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+        text=True,
     )
 
 

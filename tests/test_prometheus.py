@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -19,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, clean_env, free_port
 
 PROMETHEUS = shutil.which("prometheus")
 if PROMETHEUS is None and os.environ.get("CI"):
@@ -27,12 +26,6 @@ if PROMETHEUS is None and os.environ.get("CI"):
 pytestmark = pytest.mark.skipif(
     PROMETHEUS is None, reason="prometheus is not installed (apt-get install prometheus)"
 )
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _wait_for(url: str, seconds: float = 30) -> None:
@@ -57,8 +50,8 @@ def _post(url: str, payload: dict) -> tuple[int, dict]:
 
 @pytest.fixture
 def chat_service(tmp_path: Path) -> Iterator[str]:
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "LOGGLY_", "SPLUNK_"))}
+    port = free_port()
+    env = clean_env()
     process = subprocess.Popen(
         [
             sys.executable,
@@ -86,7 +79,7 @@ def chat_service(tmp_path: Path) -> Iterator[str]:
 
 @pytest.fixture
 def prometheus(tmp_path: Path, chat_service: str) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     config = tmp_path / "prometheus.yml"
     target = urllib.parse.urlsplit(chat_service).netloc
     config.write_text(

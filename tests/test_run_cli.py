@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 import pstats
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,15 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO, run_cli
+from tests.conftest import free_port, run_cli, start_cli
 
 SECRET = "sk-test-secret-key-that-must-not-leak-0123456789"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _artifact_text(directory: Path) -> str:
@@ -120,7 +112,7 @@ def test_default_run_writes_every_artifact(tmp_path: Path) -> None:
 
 def test_no_key_or_authorization_in_artifacts(tmp_path: Path) -> None:
     out = tmp_path / "run"
-    port = _free_port()
+    port = free_port()
     # A local endpoint with a key set: the key is used but must never be written down.
     result = run_cli(
         "--base-url",
@@ -143,7 +135,7 @@ def test_no_key_or_authorization_in_artifacts(tmp_path: Path) -> None:
 
 def test_unreachable_target_records_failures_and_exits_1(tmp_path: Path) -> None:
     out = tmp_path / "run"
-    port = _free_port()  # nothing listens there
+    port = free_port()  # nothing listens there
     result = run_cli(
         "--base-url",
         f"http://127.0.0.1:{port}/v1",
@@ -191,7 +183,7 @@ def test_snakeviz_loads_our_profile(tmp_path: Path) -> None:
         == 0
     )
     profile = (out / "cprofile.prof").resolve()
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [
             sys.executable,
@@ -233,26 +225,7 @@ def _children_of(pid: int) -> list[int]:
 
 def test_ctrl_c_keeps_what_was_measured_and_leaves_no_simulator(tmp_path: Path) -> None:
     out = tmp_path / "run"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "profiler.run",
-            "--scenario",
-            "slow",
-            "--requests",
-            "50",
-            "--quiet",
-            "--output-dir",
-            str(out),
-        ],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    process = start_cli("--scenario", "slow", "--requests", "50", "--quiet", "--output-dir", str(out))
     time.sleep(6)  # the simulator starts, a few slow requests complete
     simulators = _children_of(process.pid)
     process.send_signal(signal.SIGINT)
@@ -269,28 +242,19 @@ def test_ctrl_c_keeps_what_was_measured_and_leaves_no_simulator(tmp_path: Path) 
 
 def test_view_serves_the_profile_with_snakeviz(tmp_path: Path) -> None:
     out = tmp_path / "run"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")}
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "profiler.run",
-            "--scenario",
-            "instant",
-            "--requests",
-            "2",
-            "--profiler",
-            "cprofile",
-            "--quiet",
-            "--view",
-            "--output-dir",
-            str(out),
-        ],
-        cwd=REPO,
-        env={**env, "COLUMNS": "300"},
-        stdout=subprocess.PIPE,
+    process = start_cli(
+        "--scenario",
+        "instant",
+        "--requests",
+        "2",
+        "--profiler",
+        "cprofile",
+        "--quiet",
+        "--view",
+        "--output-dir",
+        str(out),
         stderr=subprocess.STDOUT,
-        text=True,
+        COLUMNS="300",
     )
     try:
         url = ""

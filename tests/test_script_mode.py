@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from profiler.simulator import SimulatorProcess, load_scenario
-from tests.conftest import run_cli
+from tests.conftest import clean_env, run_cli, start_cli
 
 CALL = 'client.chat.completions.create(model="gpt-3.5-turbo", messages=[{"role": "user", "content": "hi"}])'
 
@@ -204,7 +204,7 @@ def test_module_mode(tmp_path: Path) -> None:
         text=True,
         cwd=tmp_path,
         timeout=120,
-        env={k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")},
+        env=clean_env(),
     )
     assert result.returncode == 0, result.stderr
     assert "argv ['--level', '2']" in result.stdout
@@ -253,23 +253,8 @@ def test_ctrl_c_in_the_program_keeps_what_was_measured(tmp_path: Path) -> None:
     """)
     )
     out = tmp_path / "out"
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "profiler.run",
-            "--simulate",
-            "--scenario",
-            "default",
-            "--quiet",
-            "--output-dir",
-            str(out),
-            str(script),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={k: v for k, v in os.environ.items() if not k.startswith("OPENAI_")},
+    process = start_cli(
+        "--simulate", "--scenario", "default", "--quiet", "--output-dir", str(out), str(script)
     )
     assert process.stdout is not None
     deadline = time.monotonic() + 30
