@@ -24,8 +24,6 @@ from typing import Any
 
 import openai
 
-from profiler.trace.instrument import waited_for_slot
-
 SYSTEM_PROMPT = "You are a helpful assistant."
 QUESTION = "What's a good book to read on a rainy day? please just name 2."
 MODEL = "gpt-3.5-turbo"
@@ -89,9 +87,8 @@ def _texts_of(response: Any, config: WorkloadConfig) -> list[str]:
     return ["".join(pieces) for _, pieces in sorted(parts.items())]
 
 
-def ask(client: openai.OpenAI, config: WorkloadConfig, slot_wait_s: float = 0.0) -> list[str]:
+def ask(client: openai.OpenAI, config: WorkloadConfig) -> list[str]:
     """One request of the workload: build, call, post-process. Returns the titles found."""
-    waited_for_slot(slot_wait_s)
     messages = build_messages()
     extra: dict[str, Any] = {}
     if config.stream:
@@ -122,20 +119,19 @@ def run_workload(
     """
     result = WorkloadResult()
     stop = stop or threading.Event()
-    jobs: queue.SimpleQueue[float] = queue.SimpleQueue()
-    submitted = time.perf_counter()
-    for _ in range(config.requests):
-        jobs.put(submitted)
+    jobs: queue.SimpleQueue[int] = queue.SimpleQueue()  # a closed loop: every request is ready at once
+    for index in range(config.requests):
+        jobs.put(index)
     lock = threading.Lock()
 
     def work() -> None:
         with thread_context():
             while not stop.is_set():
                 try:
-                    queued_at = jobs.get_nowait()
+                    jobs.get_nowait()
                 except queue.Empty:
                     return
-                ok = _one(client, config, time.perf_counter() - queued_at, result, lock)
+                ok = _one(client, config, result, lock)
                 if on_done is not None:
                     on_done(ok)
 
@@ -167,12 +163,11 @@ def _join_all(workers: list[threading.Thread]) -> None:
 def _one(
     client: openai.OpenAI,
     config: WorkloadConfig,
-    slot_wait_s: float,
     result: WorkloadResult,
     lock: threading.Lock,
 ) -> bool:
     try:
-        titles = ask(client, config, slot_wait_s)
+        titles = ask(client, config)
     except Exception:  # any failure: SDK errors, a body that is not JSON, a stream cut mid-way
         with lock:
             result.failures += 1

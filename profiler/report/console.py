@@ -66,11 +66,12 @@ def requests_table(summary: dict[str, Any]) -> Table:
         stats = summary.get(key)
         if stats:
             table.add_row(label, _percentiles(stats))
-    slot_wait, queue = summary.get("slot_wait_ms"), summary["breakdown_ms"]["queue"]
-    if (slot_wait and slot_wait["p99"] >= 1.0) or queue["p99"] >= 1.0:
-        waited = f"p50 {slot_wait['p50']:,.1f} ms · p99 {slot_wait['p99']:,.1f} ms" if slot_wait else "–"
-        pooled = f"p50 {queue['p50']:,.1f} ms · p99 {queue['p99']:,.1f} ms"
-        table.add_row("client queue", f"for a worker {waited}; for a pooled connection {pooled}")
+    queue = summary["breakdown_ms"]["queue"]
+    if queue["p99"] >= 1.0:
+        table.add_row(
+            "client queue",
+            f"waiting for a pooled connection p50 {queue['p50']:,.1f} ms · p99 {queue['p99']:,.1f} ms",
+        )
     table.add_row(
         "throughput", f"{summary['throughput_rps'] or 0:.2f} requests/s over {summary['wall_s']:.2f} s"
     )

@@ -106,7 +106,6 @@ def build_summary(
         "cpu_per_call_ms": _rounded(
             distribution((t.cpu_s for t in traces if t.cpu_s is not None), scale=1000.0)
         ),
-        "slot_wait_ms": _rounded(distribution((t.slot_wait_s for t in traces), scale=1000.0)),
         "wall_s": round(wall_s, 6),
         "cpu_s": round(cpu_s, 6),
         "split_s": {key: round(value, 6) for key, value in split.items()},
@@ -147,7 +146,6 @@ def request_record(trace: RequestTrace, origin: float) -> dict[str, Any]:
         "offset_ms": _ms(trace.entered - origin),
         "latency_ms": _ms(trace.e2e),
         "cpu_ms": _ms(trace.cpu_s),
-        "slot_wait_ms": _ms(trace.slot_wait_s),
         "phases_ms": {key: _ms(value) for key, value in values.items()},
         "attempt_details": [
             {

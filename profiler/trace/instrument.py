@@ -38,7 +38,6 @@ from profiler.trace.stream import atimed_chunks, timed_chunks
 _active_collector: Collector | None = None  # the run's: seen from every thread
 _local_collector: ContextVar[Collector | None] = ContextVar("profiler_local_collector", default=None)
 _current_call: ContextVar[CallRecording | None] = ContextVar("profiler_current_call", default=None)
-_slot_wait: ContextVar[float] = ContextVar("profiler_slot_wait", default=0.0)
 _hooked_clients: weakref.WeakSet[Any] = weakref.WeakSet()
 _originals: dict[type, Callable[..., Any]] = {}
 _FAILED = int(Outcome.FAILED)
@@ -139,7 +138,6 @@ def _begin(collector: Collector, resource: Any, kwargs: dict[str, Any], is_async
     recording.n = kwargs.get("n") or 1
     recording.stream = bool(kwargs.get("stream"))
     recording.is_async = is_async
-    recording.slot_wait_s = _slot_wait.get()
     return recording
 
 
@@ -251,8 +249,3 @@ def collecting_here(collector: Collector | None = None) -> Iterator[Collector]:
         yield collector
     finally:
         _local_collector.reset(token)
-
-
-def waited_for_slot(seconds: float) -> None:
-    """Tell the next call in this context how long it queued for a concurrency slot."""
-    _slot_wait.set(seconds)

@@ -85,7 +85,6 @@ class RequestTrace:
     error_kind: str | None
     error_type: str | None
     idempotency_key: str | None
-    slot_wait_s: float = 0.0
     network_intervals: list[Interval] = field(default_factory=list)
     backoff_intervals: list[Interval] = field(default_factory=list)
     ttft_s: float | None = None
@@ -308,7 +307,6 @@ def trace_call(recording: CallRecording) -> RequestTrace:
         error_kind=error_kind,
         error_type=recording.error_type,
         idempotency_key=recording.idempotency_key,
-        slot_wait_s=recording.slot_wait_s,
         network_intervals=network_intervals,
         backoff_intervals=backoff_intervals,
         ttft_s=ttft,

@@ -56,7 +56,6 @@ class CallRecording:
     stream_finished_choices: int = 0  # choices that sent a finish_reason
     usage_output_tokens: int | None = None
     usage_input_tokens: int | None = None
-    slot_wait_s: float = 0.0  # time waiting for a concurrency slot before the call (set by the caller)
     interrupted: bool = False  # cut short by Ctrl-C or exit: kept, but not counted as a failure
 
     def mark_attempt(self) -> None:
