@@ -16,7 +16,6 @@ frame = run.to_pandas()
 from __future__ import annotations
 
 import functools
-import json
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -26,15 +25,13 @@ from typing import Any, TypeVar
 
 from profiler.output import save_run
 from profiler.profiling.passes import passes_for
-from profiler.report.summary import SCHEMA, build_summary, request_record
+from profiler.report.summary import build_summary, request_record
+from profiler.runs import NotARunError, Run, load_run
 from profiler.trace.instrument import collecting
 from profiler.trace.phases import RequestTrace, trace_call
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-class NotARunError(ValueError):
-    """A path that is not a profiler output directory (one clear line for the user)."""
+__all__ = ["NotARunError", "Run", "Session", "load_run", "profile", "session"]
 
 
 @dataclass(slots=True)
@@ -113,47 +110,3 @@ def profile(
         return wrapper  # type: ignore[return-value]
 
     return decorate(func) if func is not None else decorate
-
-
-@dataclass(slots=True)
-class Run:
-    """A run loaded back from its output directory."""
-
-    path: Path
-    summary: dict[str, Any]
-    requests: list[dict[str, Any]]
-
-    def to_pandas(self) -> Any:
-        """One row per call; phases as ``<phase>_ms`` columns. Needs pandas."""
-        try:
-            import pandas as pd
-        except ImportError as missing:
-            raise ImportError("to_pandas() needs pandas: pip install pandas") from missing
-        rows = []
-        for record in self.requests:
-            row = {k: v for k, v in record.items() if k not in ("phases_ms", "attempt_details", "itl_ms")}
-            row.update({f"{phase}_ms": value for phase, value in record["phases_ms"].items()})
-            rows.append(row)
-        return pd.DataFrame(rows)
-
-
-def load_run(path: str | Path) -> Run:
-    """Load ``summary.json`` and ``requests.jsonl`` from a run's output directory."""
-    directory = Path(path)
-    summary_path = directory / "summary.json"
-    if not directory.is_dir():
-        raise NotARunError(f"{directory}: no such directory")
-    if not summary_path.is_file():
-        raise NotARunError(f"{directory}: not a profiler run (no summary.json)")
-    try:
-        summary = json.loads(summary_path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise NotARunError(f"{summary_path}: not valid JSON ({exc.msg})") from exc
-    if not isinstance(summary, dict) or summary.get("schema") != SCHEMA:
-        raise NotARunError(f"{summary_path}: not a {SCHEMA} summary")
-    requests_path = directory / "requests.jsonl"
-    requests = []
-    if requests_path.is_file():
-        with requests_path.open(encoding="utf-8") as handle:
-            requests = [json.loads(line) for line in handle if line.strip()]
-    return Run(directory, summary, requests)

@@ -13,9 +13,9 @@ from typing import Any
 
 from profiler.monitor.errors import ERROR_KINDS
 from profiler.report.stats import distribution, split_wall_time
+from profiler.runs import SCHEMA
 from profiler.trace.phases import PHASES, RequestTrace, local_total, network_total
 
-SCHEMA = "profiler.run/1"
 BREAKDOWN_KEYS = (*PHASES, "network", "local")
 
 

@@ -1,0 +1,5 @@
+import sys
+
+from profiler.compare import main
+
+sys.exit(main())
