@@ -70,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
             "  OPENAI_API_KEY=... python -m profiler.run --base-url https://api.openai.com/v1\n"
             "  python -m profiler.run app.py --input data.csv       # your program, as python runs it\n"
             "  python -m profiler.run --simulate -m mypkg.worker    # your module, against the simulator\n"
+            "  python -m profiler.compare profiles/A profiles/B     # what changed between two runs\n"
             "\nexit status: 0 ok, 1 no request succeeded, 2 bad usage, 130 interrupted (results kept)"
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
