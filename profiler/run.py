@@ -247,10 +247,9 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _serve_snakeviz(profile: Path, console: Console) -> int:
+def snakeviz_command(profile: Path, port: int) -> list[str]:
     """snakeviz in server mode on 127.0.0.1 (no browser: these machines have no screen)."""
-    port = _free_port()
-    command = [
+    return [
         sys.executable,
         "-m",
         "snakeviz",
@@ -261,6 +260,11 @@ def _serve_snakeviz(profile: Path, console: Console) -> int:
         str(port),
         str(profile),
     ]
+
+
+def _serve_snakeviz(profile: Path, console: Console) -> int:
+    port = _free_port()
+    command = snakeviz_command(profile, port)
     url = f"http://127.0.0.1:{port}/snakeviz/{quote(str(profile.resolve()))}"
     console.print(f"Serving the profile with snakeviz: [bold]{url}[/bold]  (Ctrl-C to stop)", soft_wrap=True)
     try:

@@ -6,13 +6,13 @@ import json
 import pstats
 import signal
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
+from profiler.run import snakeviz_command
 from tests.conftest import free_port, run_cli, start_cli
 
 SECRET = "sk-test-secret-key-that-must-not-leak-0123456789"
@@ -185,19 +185,7 @@ def test_snakeviz_loads_our_profile(tmp_path: Path) -> None:
     profile = (out / "cprofile.prof").resolve()
     port = free_port()
     server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "snakeviz",
-            "--server",
-            "--hostname",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            str(profile),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
+        snakeviz_command(profile, port), stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )
     try:
         body = ""
