@@ -2,7 +2,8 @@
 
 The CLI, the Python API and script mode all end the same way: derive each
 call's phases, write the error log, ``requests.jsonl``, the profiles and their
-attribution, then ``summary.json``, the file that says the run is complete.
+attribution, ``report.html``, then ``summary.json``, the file that says the run
+is complete.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from profiler.monitor.error_log import ERROR_LOGGER, json_formatter, json_handle
 from profiler.profiling.explain import explain
 from profiler.profiling.passes import ProfilePass
 from profiler.report.artifacts import write_json, write_jsonl
+from profiler.report.html import write_report
 from profiler.report.summary import build_summary, request_record
 from profiler.trace.phases import RequestTrace, trace_call
 from profiler.trace.recording import Collector
@@ -52,10 +54,9 @@ def save_run(
     artifacts.update(explained)
     if any(t.attempt_errors or not t.ok for t in traces):
         artifacts["errors"] = str(write_error_log(traces, output_dir / "errors.jsonl", log_handlers))
-    requests = write_jsonl(
-        output_dir / "requests.jsonl", (request_record(t, collector.origin) for t in traces)
-    )
-    artifacts["requests"] = str(requests)
+    records = [request_record(t, collector.origin) for t in traces]
+    artifacts["requests"] = str(write_jsonl(output_dir / "requests.jsonl", records))
+    artifacts["report"] = str(output_dir / "report.html")
     artifacts["summary"] = str(output_dir / "summary.json")
     summary = build_summary(
         traces,
@@ -69,7 +70,8 @@ def save_run(
     summary["passes"] = {"figures": "measure (trace only)", "profiles": [p.name for p in profile_passes]}
     if attribution:
         summary["attribution"] = attribution
-    write_json(output_dir / "summary.json", summary)
+    write_report(output_dir, summary, records)
+    write_json(output_dir / "summary.json", summary)  # last: its presence marks the run complete
     return SavedRun(output_dir, summary, traces)
 
 

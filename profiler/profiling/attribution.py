@@ -221,6 +221,8 @@ def attribute_pyinstrument(session: Session, top: int = 10) -> Attribution:
         if frame.is_synthetic and frame.parent is not None and frame.function != "[await]":
             owner = frame.parent  # "[self]" time belongs to the frame above it
         function, file = owner.function, owner.file_path or ""
+        if function == "[root]":  # the frame pyinstrument puts above combined threads: no code of its own
+            continue
         callers = [owner.parent.function] if owner.parent is not None else []
         category = classify(file, function, callers, rules=PYINSTRUMENT_RULES)
         attribution.seconds[category] += self_time

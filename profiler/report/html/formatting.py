@@ -1,0 +1,66 @@
+"""How ``report.html`` writes a figure of ``summary.json``: one rule per unit.
+
+The page must show the same figures as ``summary.json`` (a test reads them back),
+so every figure goes through :func:`figure_span`, which keeps the exact JSON value
+in ``data-value`` beside the text a person reads. The rule, documented in
+docs/report.md:
+
+- count: ``f"{v:,}"`` (``10,000``)
+- ms: ``f"{v:,.1f} ms"``
+- s: ``f"{v:,.2f} s"``
+- fraction: ``f"{v * 100:.1f}%"`` (``error_rate`` 0.133333 → ``13.3%``)
+- rps: ``f"{v:,.2f}/s"``
+- a missing figure (no such key, or null): ``—``
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from html import escape
+from typing import Any
+
+MISSING = "—"
+
+UNITS: dict[str, Callable[[Any], str]] = {
+    "count": lambda v: f"{int(v):,}",
+    "ms": lambda v: f"{v:,.1f} ms",
+    "s": lambda v: f"{v:,.2f} s",
+    "fraction": lambda v: f"{v * 100:.1f}%",
+    "rps": lambda v: f"{v:,.2f}/s",
+}
+
+
+def lookup(document: dict[str, Any], path: str) -> Any:
+    """``document["a"]["b"]`` for ``"a.b"``; None when any step is missing or null."""
+    value: Any = document
+    for key in path.split("."):
+        if not isinstance(value, dict) or value.get(key) is None:
+            return None
+        value = value[key]
+    return value
+
+
+def format_value(value: Any, unit: str) -> str:
+    return MISSING if value is None else UNITS[unit](value)
+
+
+def figure_span(summary: dict[str, Any], path: str, unit: str) -> str:
+    """The figure at ``path`` as a ``<span>`` a person reads and a test can check."""
+    value = lookup(summary, path)
+    return (
+        f'<span class="figure" data-field="{escape(path)}" data-unit="{unit}" '
+        f"data-value='{escape(json.dumps(value), quote=True)}'>{escape(format_value(value, unit))}</span>"
+    )
+
+
+def share(part: float | None, whole: float | None) -> str:
+    """A derived share, ``part / whole`` as a whole percent; not a figure of the summary."""
+    if part is None or not whole:
+        return MISSING
+    return f"{part / whole * 100:.0f}%"
+
+
+def text_ms(value: float | None) -> str:
+    """Milliseconds in tooltips and tables that are not summary figures."""
+    return MISSING if value is None else f"{value:,.1f} ms"
