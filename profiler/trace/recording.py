@@ -85,7 +85,6 @@ class Collector:
         self._ids = count(1)
         self._lock = threading.Lock()
         self.origin = time.perf_counter()
-        self.origin_unix = time.time()
 
     def new_call(self) -> CallRecording:
         with self._lock:
