@@ -1,7 +1,7 @@
 """The cost of our instrumentation per SDK call, as a ratio measured side by side.
 
 Calls against the `instant` simulator scenario alternate mode by mode
-(plain, instrumented, cProfile, pyinstrument, in an order that rotates), so every mode meets
+(plain, instrumented, cProfile, pyinstrument, in a fresh random order each time), so every mode meets
 the same drifts of a small, noisy machine whose cores the simulator shares.
 Each round's per-mode median gives one ratio to plain; the median of those
 ratios and their spread are reported, for wall time and for the client's CPU
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import random
 import statistics
 import time
 from collections.abc import Callable
@@ -73,6 +74,7 @@ def main() -> None:
     # per mode: one list per round of (wall, cpu) per call
     samples: dict[str, list[list[tuple[float, float]]]] = {mode: [] for mode in MODES}
     modes = list(MODES)
+    shuffler = random.Random(0)
     with SimulatorProcess(load_scenario("instant")) as simulator:
         client = openai.OpenAI(base_url=simulator.base_url, api_key="sk-bench", max_retries=0)
         for _ in range(3 * args.calls):  # warm up: imports, model building, the connection pool
@@ -80,10 +82,13 @@ def main() -> None:
         for _ in range(args.rounds):
             for mode in MODES:
                 samples[mode].append([])
-            for index in range(args.calls):
-                # Rotate the order so that no mode always follows the same one (a profiler
-                # stopping leaves work behind for whichever call comes next).
-                for mode in modes[index % len(modes) :] + modes[: index % len(modes)]:
+            for _ in range(args.calls):
+                # A fresh random order each time, so that every mode follows every other equally
+                # often: a profiler stopping leaves work behind for whichever call comes next.
+                # (Rotating the order would not do: it keeps the cyclic order, plain always after
+                # pyinstrument.)
+                shuffler.shuffle(modes)
+                for mode in modes:
                     samples[mode][-1].append(_one(client, mode, args.stream))
 
     def per_round(mode: str, index: int) -> list[float]:
