@@ -228,7 +228,7 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     from profiler.monitor.shipping import handlers_from_env
     from profiler.simulator import ScenarioError, SimulatorProcess, load_scenario
-    from profiler.target import TargetError, resolve_target
+    from profiler.target import TargetError, redact_url, resolve_target
 
     args = _parse_args(argv)
     try:
@@ -252,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
             base_url=base_url, api_key=target.api_key, timeout=timeout, max_retries=args.max_retries
         )
         app = create_app(client, otel=otel)
-        print(f"profiler.app: serving on http://{args.host}:{args.port} (upstream {base_url})", flush=True)
+        print(f"profiler.app: serving on http://{args.host}:{args.port} (upstream {redact_url(base_url)})", flush=True)
         app.run(host=args.host, port=args.port, threaded=True)
     if otel is not None:
         otel.shutdown()

@@ -32,7 +32,7 @@ from profiler.profiling.passes import PROFILER_CHOICES, PyinstrumentPass, passes
 from profiler.report.console import print_report
 from profiler.script import Program, check, run_program
 from profiler.simulator import BUILTIN_SCENARIOS, Scenario, ScenarioError, SimulatorProcess, load_scenario
-from profiler.target import SIMULATOR_API_KEY, Target, TargetError, resolve_target
+from profiler.target import SIMULATOR_API_KEY, Target, TargetError, redact_url, resolve_target
 from profiler.trace.instrument import collecting
 from profiler.workload import MODEL, WorkloadConfig, run_workload
 
@@ -319,7 +319,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             base_url = target.base_url or ""
         console.print(
-            f"Target: {base_url}  ·  {config.requests} requests, concurrency {config.concurrency}"
+            f"Target: {redact_url(base_url)}  ·  {config.requests} requests, concurrency {config.concurrency}"
             f"{', streamed' if config.stream else ''}, model {config.model}, n={config.n}"
         )
         client = stack.enter_context(_make_client(base_url, target, scenario, args))
@@ -368,7 +368,7 @@ def main(argv: list[str] | None = None) -> int:
     if summary["requests"]["succeeded"] == 0:
         console.print(
             f"[red]No request succeeded[/red] ({', '.join(summary['errors']) or 'no response'}): "
-            f"check the target {base_url}"
+            f"check the target {redact_url(base_url)}"
         )
         return EXIT_NO_SUCCESS
     if args.view and "cprofile" in summary["artifacts"]:

@@ -6,7 +6,7 @@ import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 SIMULATOR_API_KEY = "sk-simulator-no-key-needed"
 
@@ -25,8 +25,20 @@ class Target:
         return self.base_url is None
 
     def describe(self) -> dict[str, object]:
-        """For summary.json: where the run went, never the key."""
-        return {"embedded_simulator": self.embedded, "base_url": self.base_url}
+        """For summary.json: where the run went, never the key (nor credentials in the URL)."""
+        return {"embedded_simulator": self.embedded, "base_url": redact_url(self.base_url)}
+
+
+def redact_url(url: str | None) -> str | None:
+    """The URL without user, password or query string, which may carry secrets."""
+    if url is None:
+        return None
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    netloc = f"[{host}]" if ":" in host else host
+    if parts.port:
+        netloc += f":{parts.port}"
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
 def is_loopback(url: str) -> bool:

@@ -35,3 +35,10 @@ def test_loopback_without_key_gets_a_dummy_key() -> None:
 def test_not_a_url() -> None:
     with pytest.raises(TargetError, match="not an http"):
         resolve_target("ftp://x", {})
+
+
+def test_credentials_in_the_url_never_reach_the_summary() -> None:
+    target = resolve_target(
+        "https://user:s3cret@api.example.com:8443/v1?api-key=abc", {"OPENAI_API_KEY": "sk-x"}
+    )
+    assert target.describe()["base_url"] == "https://api.example.com:8443/v1"
