@@ -252,7 +252,8 @@ def main(argv: list[str] | None = None) -> int:
             base_url=base_url, api_key=target.api_key, timeout=timeout, max_retries=args.max_retries
         )
         app = create_app(client, otel=otel)
-        print(f"profiler.app: serving on http://{args.host}:{args.port} (upstream {redact_url(base_url)})", flush=True)
+        upstream = redact_url(base_url)
+        print(f"profiler.app: serving on http://{args.host}:{args.port} (upstream {upstream})", flush=True)
         app.run(host=args.host, port=args.port, threaded=True)
     if otel is not None:
         otel.shutdown()
