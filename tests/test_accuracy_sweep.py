@@ -167,6 +167,7 @@ def test_waiting_for_a_pooled_connection_is_queue_not_network(tmp_path: Path) ->
     assert sum(1 for q in queued if q > 50) >= 5, queued
     for trace in traces:
         server_wait_ms, queue_ms = trace.phases["server_wait"] * 1000, trace.phases["queue"] * 1000
-        assert 100 - EARLY_MS <= server_wait_ms <= 100 + MAX_MS_CONCURRENT
+        # Eight threads on two cores: a thread may note "sent" late (the GIL), so both directions.
+        assert abs(server_wait_ms - 100) <= MAX_MS_CONCURRENT
         if queue_ms > 80:  # had the wait been counted as network, server_wait would be ≈ 100 + queue
             assert server_wait_ms < 100 + queue_ms - 40
