@@ -23,11 +23,11 @@ from profiler.trace.phases import trace_call
 from profiler.workload import WorkloadConfig
 
 # Loopback allowances in ms (measured − truth), from benchmarks/accuracy.py on this 2-core machine
-# (docs/performance.md): serial errors stayed within −1.1 … +3.8 ms; with 16 concurrent calls the
+# (docs/performance.md): serial errors stayed within −1.1 … +5.9 ms; with 16 concurrent calls the
 # client's threads wait for the GIL and see events up to ~130 ms off, median within ±11 ms.
 EARLY_MS = 2.0
-LATE_MS_SERIAL = 6.0
-ITL_MS_SERIAL = 8.0
+LATE_MS_SERIAL = 8.0
+ITL_MS_SERIAL = 10.0
 MEDIAN_MS_CONCURRENT = 25.0
 MAX_MS_CONCURRENT = 250.0
 
