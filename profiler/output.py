@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from profiler.monitor.error_log import ERROR_LOGGER, json_formatter, json_handler, log_call_errors
+from profiler.monitor.error_log import ERROR_LOGGER, json_handler, log_call_errors
 from profiler.profiling.explain import explain
 from profiler.profiling.passes import ProfilePass
 from profiler.report.artifacts import write_json, write_jsonl
@@ -83,8 +83,6 @@ def write_error_log(traces: list[RequestTrace], path: Path, also_to: Sequence[lo
     logger = logging.getLogger(ERROR_LOGGER)
     handlers = [json_handler(path), *also_to]
     for handler in handlers:
-        if handler.formatter is None:
-            handler.setFormatter(json_formatter())
         logger.addHandler(handler)
     propagate, level = logger.propagate, logger.level
     logger.propagate = False  # the console has its own report

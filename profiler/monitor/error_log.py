@@ -2,9 +2,9 @@
 
 Records go to the ``profiler.errors`` logger with their fields in ``extra``,
 so any handler works; :func:`json_handler` formats them as JSON lines
-(python-json-logger) and the shippers in :mod:`profiler.monitor.shipping` send
-them on. ``occurred_at`` is when the failure happened; ``time`` is when it was
-logged (later, in a profiling run). Never written: the API key, any header value, the prompt (unless the
+(python-json-logger, the shippers' formatter) and the shippers in :mod:`profiler.monitor.shipping` send
+them on. ``occurred_at`` is when the failure happened; ``timestamp`` is when it
+was logged (later, in a profiling run). Never written: the API key, any header value, the prompt (unless the
 caller passes it, having opted in).
 """
 
@@ -15,16 +15,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from pythonjsonlogger.json import JsonFormatter
-
+from profiler.monitor.shipping import ShippingJsonFormatter
 from profiler.trace.phases import RequestTrace
 
 ERROR_LOGGER = "profiler.errors"
-_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 
 
 def json_formatter() -> logging.Formatter:
-    return JsonFormatter(_FORMAT, rename_fields={"asctime": "time", "levelname": "level"}, timestamp=False)
+    """The one JSON shape for error records, in files, on stderr and when shipped."""
+    return ShippingJsonFormatter()
 
 
 def json_handler(target: Path | TextIO) -> logging.Handler:

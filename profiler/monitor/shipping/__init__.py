@@ -11,6 +11,7 @@ Each handler counts every record it is given exactly once, as sent or as
 dropped with a reason: `handler.stats()`. See docs/log-shipping.md.
 """
 
+from ._format import ShippingJsonFormatter
 from .base import BatchingHTTPHandler, ShipperOptions
 from .environment import handlers_from_env
 from .loggly import LogglyHandler
@@ -23,6 +24,7 @@ __all__ = [
     "LogglyHandler",
     "ShipperOptions",
     "ShipperStats",
+    "ShippingJsonFormatter",
     "SplunkHECHandler",
     "handlers_from_env",
 ]
