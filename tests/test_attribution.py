@@ -38,18 +38,24 @@ def _busy() -> int:
     return sum(i * i for i in range(200_000))
 
 
-def test_attribute_cprofile_on_a_real_profile() -> None:
+def _server_answering_after(seconds: float) -> socket.socket:
+    """A loopback server that accepts one client and sends it a byte after a delay."""
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
     server.listen()
 
     def answer_late() -> None:
         conn, _ = server.accept()
-        time.sleep(0.08)
+        time.sleep(seconds)
         conn.sendall(b"x")
         conn.close()
 
     threading.Thread(target=answer_late, daemon=True).start()
+    return server
+
+
+def test_attribute_cprofile_on_a_real_profile() -> None:
+    server = _server_answering_after(0.08)
     profile = cProfile.Profile()
     profile.enable()
     client = socket.create_connection(server.getsockname())
@@ -96,17 +102,7 @@ def test_attribute_pyinstrument_on_a_real_session() -> None:
 
     from profiler.profiling.attribution import attribute_pyinstrument
 
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen()
-
-    def answer_late() -> None:
-        conn, _ = server.accept()
-        time.sleep(0.15)
-        conn.sendall(b"x")
-        conn.close()
-
-    threading.Thread(target=answer_late, daemon=True).start()
+    server = _server_answering_after(0.15)
     profiler = Profiler(interval=0.001)
     profiler.start()
     client = socket.create_connection(server.getsockname())
