@@ -120,14 +120,13 @@ def _hook_http_client(sdk_client: Any, is_async: bool) -> None:
     http_client = getattr(sdk_client, "_client", None)
     if http_client is None or http_client in _hooked_clients:
         return
-    hooks = http_client.event_hooks
+    hooks = http_client.event_hooks  # the client's own lists: inserting is enough
     if is_async:
         hooks["request"].insert(0, _on_request_async)
         hooks["response"].insert(0, _on_response_async)
     else:
         hooks["request"].insert(0, _on_request)
         hooks["response"].insert(0, _on_response)
-    http_client.event_hooks = hooks
     _hooked_clients.add(http_client)
 
 
@@ -137,7 +136,6 @@ def _begin(collector: Collector, resource: Any, kwargs: dict[str, Any], is_async
     recording.model = kwargs.get("model")
     recording.n = kwargs.get("n") or 1
     recording.stream = bool(kwargs.get("stream"))
-    recording.is_async = is_async
     return recording
 
 

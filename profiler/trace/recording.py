@@ -37,7 +37,6 @@ class CallRecording:
     model: str | None = None
     n: int = 1
     stream: bool = False
-    is_async: bool = False
     exited: float | None = None  # perf_counter when the SDK call returned or raised
     cpu_s: float | None = None
     times: array = field(default_factory=lambda: array("d"))
