@@ -308,14 +308,7 @@ def main(argv: list[str] | None = None) -> int:
     with ExitStack() as stack:
         if target.embedded:
             assert scenario is not None
-            ground_truth = output_dir / "ground_truth.jsonl"
-            ground_truth.unlink(missing_ok=True)  # the simulator appends; a rerun starts afresh
-            console.print(
-                f"Starting the embedded simulator (scenario [bold]{scenario.name}[/bold]) on 127.0.0.1 …"
-            )
-            simulator = stack.enter_context(SimulatorProcess(scenario, ground_truth_path=ground_truth))
-            base_url = simulator.base_url
-            artifacts["ground_truth"] = str(ground_truth)
+            base_url = _start_simulator(stack, scenario, output_dir, artifacts, console)
         else:
             base_url = target.base_url or ""
         console.print(
@@ -398,14 +391,8 @@ def run_program_mode(parser: argparse.ArgumentParser, args: argparse.Namespace, 
     artifacts: dict[str, str] = {}
     with ExitStack() as stack:
         if scenario is not None:
-            ground_truth = output_dir / "ground_truth.jsonl"
-            ground_truth.unlink(missing_ok=True)
-            simulator = stack.enter_context(SimulatorProcess(scenario, ground_truth_path=ground_truth))
-            stack.enter_context(
-                _environment(OPENAI_BASE_URL=simulator.base_url, OPENAI_API_KEY=SIMULATOR_API_KEY)
-            )
-            artifacts["ground_truth"] = str(ground_truth)
-            console.print(f"Simulator (scenario [bold]{scenario.name}[/bold]) at {simulator.base_url}")
+            base_url = _start_simulator(stack, scenario, output_dir, artifacts, console)
+            stack.enter_context(_environment(OPENAI_BASE_URL=base_url, OPENAI_API_KEY=SIMULATOR_API_KEY))
         console.print(f"Running [bold]{program.label}[/bold] (measure pass, trace only)", soft_wrap=True)
         # Our own modules (rich, Bokeh, the SDK's models…) are long-lived: keep the garbage collector
         # from scanning them again and again while it collects the program's short-lived objects.
@@ -450,6 +437,18 @@ def run_program_mode(parser: argparse.ArgumentParser, args: argparse.Namespace, 
     elif outcome.exit_code:
         console.print(f"[yellow]The program exited with status {outcome.exit_code}.[/yellow]")
     return outcome.exit_code
+
+
+def _start_simulator(
+    stack: ExitStack, scenario: Scenario, output_dir: Path, artifacts: dict[str, str], console: Console
+) -> str:
+    """Start the embedded simulator for this run (stopped with ``stack``); return its base URL."""
+    ground_truth = output_dir / "ground_truth.jsonl"
+    ground_truth.unlink(missing_ok=True)  # the simulator appends; a rerun starts afresh
+    console.print(f"Starting the embedded simulator (scenario [bold]{scenario.name}[/bold]) on 127.0.0.1 …")
+    simulator = stack.enter_context(SimulatorProcess(scenario, ground_truth_path=ground_truth))
+    artifacts["ground_truth"] = str(ground_truth)
+    return simulator.base_url
 
 
 def _close_shippers(shippers: list[BatchingHTTPHandler], console: Console) -> None:

@@ -33,6 +33,7 @@ class CProfilePass:
 
     def __init__(self) -> None:
         self._profiles: list[cProfile.Profile] = []
+        self._merged: pstats.Stats | None = None
         self._lock = threading.Lock()
 
     @contextmanager
@@ -47,12 +48,12 @@ class CProfilePass:
                 self._profiles.append(profile)
 
     def stats(self) -> pstats.Stats | None:
-        if not self._profiles:
-            return None
-        stats = pstats.Stats(self._profiles[0])
-        for profile in self._profiles[1:]:
-            stats.add(profile)
-        return stats
+        """Every thread's profile merged (once: saving and attribution both ask)."""
+        if self._merged is None and self._profiles:
+            self._merged = pstats.Stats(self._profiles[0])
+            for profile in self._profiles[1:]:
+                self._merged.add(profile)
+        return self._merged
 
     def save(self, output_dir: Path) -> dict[str, Path]:
         stats = self.stats()
@@ -71,6 +72,7 @@ class PyinstrumentPass:
 
     def __init__(self) -> None:
         self._sessions: list[Session] = []
+        self._combined: Session | None = None
         self._lock = threading.Lock()
         self._running = threading.local()  # this thread's profiler, paused around asyncio.run
 
@@ -124,12 +126,12 @@ class PyinstrumentPass:
                 self._sessions.append(session)
 
     def session(self) -> Session | None:
-        if not self._sessions:
-            return None
-        combined = self._sessions[0]
-        for session in self._sessions[1:]:
-            combined = Session.combine(combined, session)
-        return combined
+        """Every thread's session combined (once: saving and attribution both ask)."""
+        if self._combined is None and self._sessions:
+            self._combined = self._sessions[0]
+            for session in self._sessions[1:]:
+                self._combined = Session.combine(self._combined, session)
+        return self._combined
 
     def save(self, output_dir: Path) -> dict[str, Path]:
         session = self.session()
