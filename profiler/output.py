@@ -18,7 +18,6 @@ from profiler.monitor.error_log import ERROR_LOGGER, json_handler, log_call_erro
 from profiler.profiling.explain import explain
 from profiler.profiling.passes import ProfilePass
 from profiler.report.artifacts import write_json, write_jsonl
-from profiler.report.html import write_report
 from profiler.report.summary import build_summary, request_record
 from profiler.trace.phases import RequestTrace, trace_call
 from profiler.trace.recording import Collector
@@ -70,6 +69,10 @@ def save_run(
     summary["passes"] = {"figures": "measure (trace only)", "profiles": [p.name for p in profile_passes]}
     if attribution:
         summary["attribution"] = attribution
+    from profiler.report.html import (
+        write_report,
+    )  # Bokeh takes ~1 s to import: only once there is a run to draw
+
     write_report(output_dir, summary, records)
     write_json(output_dir / "summary.json", summary)  # last: its presence marks the run complete
     return SavedRun(output_dir, summary, traces)
