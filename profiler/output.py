@@ -69,9 +69,8 @@ def save_run(
     summary["passes"] = {"figures": "measure (trace only)", "profiles": [p.name for p in profile_passes]}
     if attribution:
         summary["attribution"] = attribution
-    from profiler.report.html import (
-        write_report,
-    )  # Bokeh takes ~1 s to import: only once there is a run to draw
+    # Bokeh takes ~1 s to import: only once there is a run to draw, never while one is measured.
+    from profiler.report.html import write_report
 
     write_report(output_dir, summary, records)
     write_json(output_dir / "summary.json", summary)  # last: its presence marks the run complete
