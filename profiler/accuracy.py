@@ -19,8 +19,9 @@ from typing import Any
 import openai
 
 from profiler.simulator import Scenario, SimulatorProcess
+from profiler.trace.derive import trace_call
 from profiler.trace.instrument import collecting
-from profiler.trace.phases import RequestTrace, trace_call
+from profiler.trace.model import RequestTrace
 from profiler.trace.recording import CallRecording
 from profiler.workload import WorkloadConfig, WorkloadResult, run_workload
 
@@ -56,10 +57,21 @@ def _per_choice_gaps(send_times: list[float], n: int) -> list[float]:
     return [send_times[k] - send_times[k - n] for k in range(n, len(send_times))]
 
 
-def compare_call(
-    recording: CallRecording, trace: RequestTrace, truth: dict[str, dict[str, Any]]
-) -> Comparison:
-    comparison = Comparison(recording.call_id, len(trace.attempts), 0)
+def server_share_of_ttft(trace: RequestTrace) -> float | None:
+    """Seconds of the TTFT spent waiting for the server's bytes in the last attempt, or None."""
+    if trace.ttft_s is None or not trace.attempts:
+        return None
+    first_content = trace.start + trace.ttft_s
+    last = len(trace.attempts) - 1
+    return sum(
+        min(s.end, first_content) - s.start
+        for s in trace.segments
+        if s.attempt == last and s.phase in ("server_wait", "download") and s.start < first_content
+    )
+
+
+def compare_call(trace: RequestTrace, truth: dict[str, dict[str, Any]]) -> Comparison:
+    comparison = Comparison(trace.call_id, len(trace.attempts), 0)
     for attempt in trace.attempts:
         record = truth.get(attempt.x_request_id or "")
         if record is None:
@@ -69,19 +81,12 @@ def compare_call(
         if attempt.processing_ms is not None:
             comparison.processing_equal &= float(record["processing_ms"]) == attempt.processing_ms
         if attempt.headers_end is not None and record.get("server_wait_ms") is not None:
-            comparison.server_wait_ms.append(attempt.server_wait * 1000 - record["server_wait_ms"])
+            comparison.server_wait_ms.append(attempt.phase("server_wait") * 1000 - record["server_wait_ms"])
     last = trace.attempts[-1] if trace.attempts else None
     record = truth.get(last.x_request_id or "") if last else None
-    if trace.stream and trace.ttft_s is not None and record and record.get("ttft_ms") is not None and last:
-        # Client-side time to the first content chunk, less the local work in between
-        # (building the stream object, the caller's time before its first next()).
-        first_content = trace.entered + trace.ttft_s
-        local_between = recording.chunk_requested[0] - (last.headers_end or recording.chunk_requested[0])
-        first_content_index = next(i for i, choice in enumerate(recording.chunk_choice) if choice >= 0)
-        local_between += sum(recording.chunk_cpu[: first_content_index + 1])
-        if last.sent is not None:
-            measured = first_content - last.sent - local_between
-            comparison.ttft_ms = measured * 1000 - record["ttft_ms"]
+    server = server_share_of_ttft(trace)
+    if trace.stream and server is not None and record and record.get("ttft_ms") is not None:
+        comparison.ttft_ms = server * 1000 - record["ttft_ms"]
         sent_at = [0.0]
         for delay in record["token_delays_ms"]:
             sent_at.append(sent_at[-1] + delay)
@@ -91,7 +96,7 @@ def compare_call(
 
 
 def compare_run(recordings: list[CallRecording], truth: dict[str, dict[str, Any]]) -> list[Comparison]:
-    return [compare_call(rec, trace_call(rec), truth) for rec in recordings]
+    return [compare_call(trace_call(rec), truth) for rec in recordings]
 
 
 class SdkSleepLog(logging.Handler):

@@ -2,9 +2,9 @@
 
 import profiler
 
-with profiler.session(output_dir="profiles/checkout") as run:
+with profiler.session(output_dir="profiles/checkout") as session:
     answer = client.chat.completions.create(...)
-run.summary["latency_ms"]["p50"], run.requests[0]["phases_ms"]["server_wait"]
+session.run.figures.latency.p50, session.run.calls[0].phases["server_wait"]
 
 @profiler.profile(output_dir="profiles/nightly")
 def nightly_job(): ...
@@ -19,16 +19,22 @@ import functools
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from profiler.output import save_run
+from profiler.finish import finish_run
 from profiler.profiling.passes import passes_for
-from profiler.report.summary import build_summary, request_record
-from profiler.runs import NotARunError, Run, load_run
+from profiler.runs import (
+    MEASURED_TRACE_ONLY,
+    MEASURED_WITH_PROFILERS,
+    NotARunError,
+    Run,
+    RunConfig,
+    TargetInfo,
+)
+from profiler.runs import load_run as load_run
 from profiler.trace.instrument import collecting
-from profiler.trace.phases import RequestTrace, trace_call
 
 F = TypeVar("F", bound=Callable[..., Any])
 __all__ = ["NotARunError", "Run", "Session", "load_run", "profile", "session"]
@@ -36,12 +42,33 @@ __all__ = ["NotARunError", "Run", "Session", "load_run", "profile", "session"]
 
 @dataclass(slots=True)
 class Session:
-    """What one profiled block measured; filled in when the block ends."""
+    """A profiled block; :attr:`run` is set when the block ends (even if it raised)."""
 
     output_dir: Path | None = None
-    summary: dict[str, Any] = field(default_factory=dict)
-    requests: list[dict[str, Any]] = field(default_factory=list)
-    traces: list[RequestTrace] = field(default_factory=list)
+    run: Run | None = None
+
+    def _finished(self) -> Run:
+        if self.run is None:
+            raise RuntimeError("the session's block has not ended yet")
+        return self.run
+
+    @property
+    def figures(self) -> Any:
+        return self._finished().figures
+
+    @property
+    def calls(self) -> list[Any]:
+        return self._finished().calls
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        """The ``summary.json`` document of the run."""
+        return self._finished().summary
+
+    @property
+    def requests(self) -> list[dict[str, Any]]:
+        """The ``requests.jsonl`` records of the run."""
+        return self._finished().requests
 
 
 @contextmanager
@@ -51,8 +78,8 @@ def session(output_dir: str | Path | None = None, *, profiler: str = "none") -> 
     With ``output_dir`` the run's files are written there when the block ends,
     even if it raises. ``profiler`` ("cprofile", "pyinstrument" or "both")
     profiles the block's thread at the same time: the profile explains local
-    work, but the timings then include the profiler's cost (``summary.passes``
-    says so).
+    work, but the timings then include the profiler's cost, and the run says so
+    (``run.passes.figures``).
     """
     result = Session(Path(output_dir) if output_dir is not None else None)
     profile_passes = passes_for(profiler)
@@ -69,29 +96,17 @@ def session(output_dir: str | Path | None = None, *, profiler: str = "none") -> 
             raise
         finally:
             stack.close()
-            wall = (wall_start, time.perf_counter())
-            cpu_s = time.process_time() - cpu_start
-            config = {"profiler": profiler, "source": "profiler.session"}
-            if result.output_dir is not None:
-                saved = save_run(
-                    result.output_dir,
-                    collector,
-                    wall=wall,
-                    cpu_s=cpu_s,
-                    config=config,
-                    target={},
-                    profile_passes=profile_passes,
-                    interrupted=interrupted,
-                )
-                result.summary, result.traces = saved.summary, saved.traces
-            else:
-                result.traces = [trace_call(r) for r in collector.recordings]
-                result.summary = build_summary(
-                    result.traces, wall=wall, cpu_s=cpu_s, config=config, target={}, interrupted=interrupted
-                )
-            if profile_passes:
-                result.summary["passes"] = {"figures": "with profilers attached", "profiles": profiler}
-            result.requests = [request_record(t, collector.origin) for t in result.traces]
+            result.run = finish_run(
+                collector,
+                result.output_dir,
+                wall=(wall_start, time.perf_counter()),
+                cpu_s=time.process_time() - cpu_start,
+                config=RunConfig(source="session", profiler=profiler),
+                target=TargetInfo(),
+                profile_passes=profile_passes,
+                figures_from=MEASURED_WITH_PROFILERS if profile_passes else MEASURED_TRACE_ONLY,
+                interrupted=interrupted,
+            )
 
 
 def profile(

@@ -20,13 +20,14 @@ import openai
 from flask import Flask, Response, g, jsonify, request
 
 from profiler.monitor.error_log import ERROR_LOGGER, json_handler, log_call_errors
-from profiler.monitor.errors import RATE_LIMIT, TIMEOUT
 from profiler.monitor.metrics import ServiceMetrics
 from profiler.monitor.otel import OtelExporter, exporter_from_env
-from profiler.report.summary import phase_values
+from profiler.target import client_timeout
+from profiler.trace.derive import trace_call
 from profiler.trace.instrument import collecting_here
-from profiler.trace.phases import RequestTrace, trace_call
-from profiler.workload import MODEL
+from profiler.trace.kinds import RATE_LIMIT, TIMEOUT
+from profiler.trace.model import RequestTrace
+from profiler.workload import MODEL, stream_texts
 
 MAX_BODY_BYTES = 64 * 1024
 MAX_MESSAGES = 100
@@ -92,29 +93,28 @@ def _complete(
                 for c in completion.choices
             ],
         }
-    texts: dict[int, list[str]] = {}
-    response_model = model
-    for chunk in client.chat.completions.create(
-        model=model,
-        messages=messages,
-        stream=True,
-        stream_options={"include_usage": True},  # type: ignore[arg-type]
-    ):
-        response_model = chunk.model or response_model
-        for choice in chunk.choices:
-            if choice.delta is not None and choice.delta.content:
-                texts.setdefault(choice.index, []).append(choice.delta.content)
+    chunks = list(
+        client.chat.completions.create(
+            model=model,
+            messages=messages,
+            stream=True,
+            stream_options={"include_usage": True},  # type: ignore[arg-type]
+        )
+    )
+    response_model = next((chunk.model for chunk in chunks if chunk.model), model)
     return {
         "model": response_model,
         "choices": [
-            {"index": i, "message": {"role": "assistant", "content": "".join(parts)}}
-            for i, parts in sorted(texts.items())
+            {"index": i, "message": {"role": "assistant", "content": text}}
+            for i, text in enumerate(stream_texts(chunks))
         ],
     }
 
 
 def _timing(trace: RequestTrace) -> dict[str, Any]:
-    timing = {key: round(value * 1000, 3) for key, value in phase_values(trace).items()}
+    timing = {
+        key: None if value is None else round(value * 1000, 3) for key, value in trace.breakdown().items()
+    }
     return {"latency_ms": round(trace.e2e * 1000, 3), "attempts": len(trace.attempts), "phases_ms": timing}
 
 
@@ -169,7 +169,7 @@ def create_app(
                 failure: BaseException | None = None
             except Exception as exc:  # the upstream failed: the caller gets a generic answer
                 answer, failure = {}, exc
-        trace = trace_call(collector.recordings[-1]) if collector.recordings else None
+        trace = trace_call(collector.recordings[-1], collector.origin) if collector.recordings else None
         if trace is not None:
             metrics.observe_call(trace)
             if otel is not None:
@@ -247,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
         base_url = target.base_url
         if scenario is not None:
             base_url = stack.enter_context(SimulatorProcess(scenario)).base_url
-        timeout = args.timeout or (scenario.client_timeout_s if scenario else None) or 60.0
+        timeout = client_timeout(args.timeout, scenario.client_timeout_s if scenario else None)
         client = openai.OpenAI(
             base_url=base_url, api_key=target.api_key, timeout=timeout, max_retries=args.max_retries
         )

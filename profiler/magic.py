@@ -10,13 +10,15 @@ from __future__ import annotations
 import argparse
 import html
 import shlex
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from profiler.api import Session, session
+from profiler.paths import default_output_dir
 from profiler.profiling.passes import PROFILER_CHOICES
-from profiler.report.summary import BREAKDOWN_KEYS
+from profiler.report.verdict import verdict
+from profiler.runs import Run
+from profiler.trace.phases import PHASES, TOTALS
 
 
 def _arguments(line: str) -> argparse.Namespace:
@@ -26,33 +28,42 @@ def _arguments(line: str) -> argparse.Namespace:
     return parser.parse_args(shlex.split(line))
 
 
-def breakdown_html(run: Session) -> str:
+def _ms(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1f}"
+
+
+def breakdown_html(run: Run) -> str:
     """An HTML table of the calls' phases, plus the headline figures and a link to the report."""
-    summary = run.summary
-    requests = summary["requests"]
-    if requests["started"] == 0:
-        return "<p><b>llmprofile:</b> the cell made no OpenAI call.</p>"
-    latency = summary["latency_ms"]
+    figures = run.figures
+    if figures.started == 0:
+        return f"<p><b>llmprofile:</b> {html.escape(verdict(run))}</p>"
+    latency = figures.latency
+    shown = [p.name for p in PHASES if (s := figures.breakdown[p.name]) is not None and s.total > 0]
     rows = "".join(
-        f"<tr><td>{phase}</td><td>{stats['mean']:.1f}</td><td>{stats['p50']:.1f}</td>"
-        f"<td>{stats['p99']:.1f}</td><td>{stats['total']:.1f}</td></tr>"
-        for phase, stats in summary["breakdown_ms"].items()
-        if phase in BREAKDOWN_KEYS and (stats["total"] > 0 or phase in ("network", "local"))
+        f"<tr><td>{'Σ ' if key in {t.name for t in TOTALS} else ''}{key}</td>"
+        + "".join(f"<td>{_ms(getattr(stats, s))}</td>" for s in ("mean", "p50", "p99", "total"))
+        + "</tr>"
+        for key in [*shown, *(t.name for t in TOTALS)]
+        if (stats := figures.breakdown[key]) is not None
     )
-    split, wall = summary["split_s"], summary["wall_s"] or 1.0
-    shares = " · ".join(f"{key} {split[key] / wall:.0%}" for key in ("network", "backoff", "local"))
+    split, wall = figures.split, figures.wall_s or 1.0
+    shares = " · ".join(
+        f"{label} {getattr(split, key) / wall:.0%}"
+        for key, label in (("network", "network"), ("backoff", "back-off"), ("local", "local"))
+    )
     link = ""
-    if run.output_dir is not None:
-        report = run.output_dir / "report.html"
-        target = report if report.exists() else run.output_dir / "summary.json"
+    if run.path is not None:
+        report = run.path / "report.html"
+        target = report if report.exists() else run.path / "summary.json"
         href, name = html.escape(str(target)), html.escape(target.name)
-        saved_in = html.escape(str(run.output_dir))
+        saved_in = html.escape(str(run.path))
         link = f'<p>Run saved in <code>{saved_in}</code>: <a href="{href}" target="_blank">{name}</a></p>'
+    calls = figures.started
     return (
-        f"<p><b>llmprofile:</b> {requests['started']} call{'' if requests['started'] == 1 else 's'}, "
-        f"{requests['succeeded']} succeeded, "
-        f"{requests['failed']} failed · latency p50 {latency['p50']:.1f} ms, p99 {latency['p99']:.1f} ms · "
-        f"cell wall time {wall:.2f} s: {shares}</p>"
+        f"<p><b>llmprofile:</b> {calls} call{'' if calls == 1 else 's'}, {figures.succeeded} succeeded, "
+        f"{figures.failed} failed · latency p50 {_ms(latency.p50 if latency else None)} ms, "
+        f"p99 {_ms(latency.p99 if latency else None)} ms · "
+        f"cell wall time {figures.wall_s:.2f} s: {shares}</p>"
         "<table><thead><tr><th>phase</th><th>mean ms</th><th>p50 ms</th><th>p99 ms</th><th>total ms</th></tr>"
         f"</thead><tbody>{rows}</tbody></table>{link}"
     )
@@ -63,13 +74,14 @@ def llmprofile(line: str, cell: str, shell: Any) -> Session:
     from IPython.display import HTML, display
 
     options = _arguments(line)
-    output_dir = options.output_dir or Path("profiles") / datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
-    with session(output_dir=output_dir, profiler=options.profiler) as run:
-        result = shell.run_cell(cell)
-    display(HTML(breakdown_html(run)))
-    if not result.success:
-        result.raise_error()
-    return run
+    output_dir = options.output_dir or default_output_dir()
+    with session(output_dir=output_dir, profiler=options.profiler) as result:
+        outcome = shell.run_cell(cell)
+    assert result.run is not None
+    display(HTML(breakdown_html(result.run)))
+    if not outcome.success:
+        outcome.raise_error()
+    return result
 
 
 def load_ipython_extension(ipython: Any) -> None:

@@ -13,13 +13,13 @@ asyncio client cannot give per call.
 
 from __future__ import annotations
 
-import queue
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from itertools import count
 from typing import Any
 
 import openai
@@ -46,8 +46,8 @@ class WorkloadConfig:
 
 @dataclass(slots=True)
 class WorkloadResult:
-    answers: list[list[str]] = field(default_factory=list)  # titles per successful request
-    failures: int = 0
+    failures: int = 0  # calls that raised (the trace also knows of streams that ended early)
+    started: float = 0.0  # perf_counter when the first call could start
     wall_s: float = 0.0
     cpu_s: float = 0.0
     interrupted: bool = False
@@ -76,15 +76,20 @@ def burn_cpu(milliseconds: float) -> None:
             value = (value * 31 + i) % 1_000_003
 
 
-def _texts_of(response: Any, config: WorkloadConfig) -> list[str]:
-    if not config.stream:
-        return [choice.message.content or "" for choice in response.choices]
+def stream_texts(chunks: Iterable[Any]) -> list[str]:
+    """The text of every choice of a streamed chat completion, in choice order."""
     parts: dict[int, list[str]] = {}
-    for chunk in response:
+    for chunk in chunks:
         for choice in chunk.choices:
             if choice.delta is not None and choice.delta.content:
                 parts.setdefault(choice.index, []).append(choice.delta.content)
     return ["".join(pieces) for _, pieces in sorted(parts.items())]
+
+
+def _texts_of(response: Any, config: WorkloadConfig) -> list[str]:
+    if not config.stream:
+        return [choice.message.content or "" for choice in response.choices]
+    return stream_texts(response)
 
 
 def ask(client: openai.OpenAI, config: WorkloadConfig) -> list[str]:
@@ -116,26 +121,27 @@ def run_workload(
     ``thread_context`` is entered in every thread that makes calls (profilers
     use it to attach to each worker). ``stop`` ends the run early; requests in
     flight finish. Failures are counted, never raised: the trace records them.
+    Jobs are handed out by a counter, not queued up front: memory does not grow
+    with ``config.requests``.
     """
     result = WorkloadResult()
     stop = stop or threading.Event()
-    jobs: queue.SimpleQueue[int] = queue.SimpleQueue()  # a closed loop: every request is ready at once
-    for index in range(config.requests):
-        jobs.put(index)
+    tickets = count()  # a closed loop: each worker takes the next request as soon as it is free
     lock = threading.Lock()
 
     def work() -> None:
         with thread_context():
             while not stop.is_set():
-                try:
-                    jobs.get_nowait()
-                except queue.Empty:
+                with lock:
+                    ticket = next(tickets)
+                if ticket >= config.requests:
                     return
                 ok = _one(client, config, result, lock)
                 if on_done is not None:
                     on_done(ok)
 
     wall_before, cpu_before = time.perf_counter(), time.process_time()
+    result.started = wall_before
     try:
         if config.concurrency <= 1:
             work()
@@ -167,11 +173,9 @@ def _one(
     lock: threading.Lock,
 ) -> bool:
     try:
-        titles = ask(client, config)
+        ask(client, config)
     except Exception:  # any failure: SDK errors, a body that is not JSON, a stream cut mid-way
         with lock:
             result.failures += 1
         return False
-    with lock:
-        result.answers.append(titles)
     return True

@@ -19,7 +19,8 @@ import pytest
 
 from profiler.accuracy import Measurement, compare_run, measure_against_simulator
 from profiler.simulator import Scenario, load_scenario
-from profiler.trace.phases import trace_call
+from profiler.trace.derive import trace_call
+from profiler.trace.phases import Group
 from profiler.workload import WorkloadConfig
 
 # Loopback allowances in ms (measured − truth), from benchmarks/accuracy.py on this 2-core machine
@@ -53,11 +54,14 @@ def _measure(tmp_path: Path, scenario: Scenario, config: WorkloadConfig) -> Meas
 
 def _check_errors(errors: list[float], concurrency: int, late_ms: float = LATE_MS_SERIAL) -> None:
     assert errors
+    # Never early, whatever the load: a client cannot see an answer before the server sent it, so a
+    # measured 0 ms for a 100 ms server fails here however loose the upper bounds are.
+    assert min(errors) >= -EARLY_MS, errors
     if concurrency == 1:
-        assert all(-EARLY_MS <= e <= late_ms for e in errors), errors
+        assert max(errors) <= late_ms, errors
     else:
-        assert abs(statistics.median(errors)) <= MEDIAN_MS_CONCURRENT, errors
-        assert all(abs(e) <= MAX_MS_CONCURRENT for e in errors), errors
+        assert statistics.median(errors) <= MEDIAN_MS_CONCURRENT, errors
+        assert max(errors) <= MAX_MS_CONCURRENT, errors
 
 
 @pytest.mark.parametrize("stream", [False, True], ids=["plain", "stream"])
@@ -109,11 +113,11 @@ def test_local_work_is_recovered(tmp_path: Path, local_work_ms: int) -> None:
     config = WorkloadConfig(requests=4, local_work_ms=local_work_ms)
     traces = sorted(
         (trace_call(r) for r in _measure(tmp_path, _scenario(50, False), config).recordings),
-        key=lambda t: t.entered,
+        key=lambda t: t.start,
     )
     # With one worker, the time between one call's end and the next call's start is the
     # workload's post-processing: the titles, plus exactly local_work_ms of CPU.
-    gaps = [(later.entered - earlier.end) * 1000 for earlier, later in pairwise(traces)]
+    gaps = [(later.start - earlier.end) * 1000 for earlier, later in pairwise(traces)]
     # burn_cpu spends CPU time; on a machine whose 2 cores the simulator shares, the wall gap may be
     # stretched by the scheduler, never shortened.
     assert all(local_work_ms <= gap <= local_work_ms * 1.1 + 10.0 for gap in gaps), gaps
@@ -137,7 +141,7 @@ def test_retries_and_backoff_match_the_server_and_the_sdk(tmp_path: Path, concur
     assert all(t.ok for t in traces)
     # Back-off: one interval per retry, each the SDK's sleep (retry-after 50 ms) plus request rebuilding.
     assert len(measured.sdk_sleeps_s) == rate_limited
-    backoffs = sorted(b - a for t in traces for a, b in t.backoff_intervals)
+    backoffs = sorted(b - a for t in traces for a, b in t.intervals(Group.BACKOFF))
     assert len(backoffs) == rate_limited
     slept = sorted(measured.sdk_sleeps_s)
     for got, expected in zip(backoffs, slept, strict=True):
@@ -167,7 +171,7 @@ def test_waiting_for_a_pooled_connection_is_queue_not_network(tmp_path: Path) ->
     assert sum(1 for q in queued if q > 50) >= 5, queued
     for trace in traces:
         server_wait_ms, queue_ms = trace.phases["server_wait"] * 1000, trace.phases["queue"] * 1000
-        # Eight threads on two cores: a thread may note "sent" late (the GIL), so both directions.
-        assert abs(server_wait_ms - 100) <= MAX_MS_CONCURRENT
+        # Never less than the server's 100 ms; eight threads on two cores may note the answer late.
+        assert 100 - EARLY_MS <= server_wait_ms <= 100 + MAX_MS_CONCURRENT
         if queue_ms > 80:  # had the wait been counted as network, server_wait would be ≈ 100 + queue
             assert server_wait_ms < 100 + queue_ms - 40

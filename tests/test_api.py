@@ -34,6 +34,14 @@ def test_session_writes_a_run_that_loads_back(client: openai.OpenAI, tmp_path: P
 
     loaded = profiler.load_run(tmp_path / "run")
     assert loaded.summary == json.loads((tmp_path / "run" / "summary.json").read_text())
+    # The same type a run produces, with the same figures and calls: the files are its serialisation.
+    assert type(loaded) is type(run.run) and loaded.figures == run.run.figures  # type: ignore[union-attr]
+    loaded_segments, segments = loaded.calls[2].segments, run.calls[2].segments
+    assert [s.phase for s in loaded_segments] == [s.phase for s in segments]
+    assert [s.end for s in loaded_segments] == pytest.approx(
+        [s.end for s in segments], abs=1e-6
+    )  # µs in files
+    assert [c.x_request_id for c in loaded.calls] == [c.x_request_id for c in run.calls]
     assert [r["x_request_id"] for r in loaded.requests] == [r["x_request_id"] for r in run.requests]
     frame = loaded.to_pandas()
     assert len(frame) == 3
@@ -46,7 +54,7 @@ def test_session_in_memory(client: openai.OpenAI) -> None:
         client.chat.completions.create(model="gpt-3.5-turbo", messages=MESSAGES)
     assert run.output_dir is None
     assert run.summary["requests"]["started"] == 1
-    assert run.traces[0].ok and run.requests[0]["x_request_id"].startswith("req_")
+    assert run.calls[0].ok and run.requests[0]["x_request_id"].startswith("req_")
 
 
 def test_calls_outside_the_session_are_not_recorded(client: openai.OpenAI) -> None:
@@ -75,11 +83,20 @@ def test_decorator_keeps_the_last_session(client: openai.OpenAI, tmp_path: Path)
     assert job.last_session.summary["requests"]["started"] == 2  # type: ignore[attr-defined]
 
 
-def test_session_with_a_profiler_attached(client: openai.OpenAI, tmp_path: Path) -> None:
-    with profiler.session(output_dir=tmp_path / "run", profiler="cprofile") as run:
+@pytest.mark.parametrize(
+    ("choice", "files"),
+    [("cprofile", ["cprofile.prof"]), ("pyinstrument", ["pyinstrument.html"]), ("both", ["cprofile.prof"])],
+)
+def test_session_with_a_profiler_attached_says_so_everywhere(
+    client: openai.OpenAI, tmp_path: Path, choice: str, files: list[str]
+) -> None:
+    with profiler.session(output_dir=tmp_path / "run", profiler=choice) as run:
         client.chat.completions.create(model="gpt-3.5-turbo", messages=MESSAGES)
-    assert (tmp_path / "run" / "cprofile.prof").is_file()
-    assert run.summary["passes"]["figures"] == "with profilers attached"
+    assert all((tmp_path / "run" / name).is_file() for name in files)
+    written = json.loads((tmp_path / "run" / "summary.json").read_text())["passes"]
+    assert written == run.summary["passes"]  # the file and the returned run agree
+    assert written["figures"] == "measure, with profilers attached"
+    assert written["profiles"] == (["cprofile", "pyinstrument"] if choice == "both" else [choice])
 
 
 @pytest.mark.parametrize(

@@ -12,19 +12,34 @@ from typing import Any
 
 import pytest
 
-from profiler.compare import compare_runs, main
-from profiler.compare.deltas import Comparison, Delta, compare_summaries
+from profiler.compare import compare_runs
+from profiler.compare.__main__ import main
+from profiler.compare.deltas import Comparison, Delta, compare_figures
 from profiler.compare.functions import compare_profiles, function_deltas
 from profiler.compare.gate import fail_over_checks
 from profiler.compare.verdict import compare_verdict
+from profiler.runs.documents import run_from_documents
 from tests.conftest import REPO, run_cli
 
 PHASE_NAMES = ("local_pre", "server_wait", "server_processing", "download", "local_post", "network", "local")
 
 
+def compare_summaries(a: dict[str, Any], b: dict[str, Any]) -> Comparison:
+    """Compare the runs two synthetic summary documents describe (loaded as a run is)."""
+    return compare_figures(run_from_documents(a, []), run_from_documents(b, []))
+
+
 def _stats(p50: float, p99: float | None = None) -> dict[str, float]:
     p99 = p50 * 1.5 if p99 is None else p99
-    return {"count": 10, "mean": p50, "p50": p50, "p90": (p50 + p99) / 2, "p99": p99, "max": p99}
+    return {
+        "count": 10,
+        "mean": p50,
+        "p50": p50,
+        "p90": (p50 + p99) / 2,
+        "p99": p99,
+        "max": p99,
+        "min": p50 / 2,
+    }
 
 
 def _summary(
@@ -48,7 +63,7 @@ def _summary(
         "target": {"scenario": "synthetic"},
         "requests": {"started": started, "succeeded": started - failed, "failed": failed},
         "errors": errors,
-        "error_rate": failed / started if started else 0.0,
+        "error_rate": failed / started if started else None,
         "error_rates": {kind: count / started for kind, count in errors.items()},
         "latency_ms": _stats(p50, p99) if started else None,
         "breakdown_ms": {
@@ -139,12 +154,13 @@ def test_run_without_requests_is_noted_and_not_compared() -> None:
     assert any("A made no requests" in note for note in comparison.notes)
 
 
-def test_phases_in_only_one_summary_are_noted() -> None:
+def test_phases_one_run_does_not_have_are_not_compared() -> None:
     older = _summary()
     del older["breakdown_ms"]["local_post"]
+    older["breakdown_ms"]["server_processing"] = None  # a server that sent no openai-processing-ms
     comparison = compare_summaries(older, _summary())
-    assert "local_post" not in comparison.phases
-    assert any("local_post" in note for note in comparison.notes)
+    assert "local_post" not in comparison.phases and "server_processing" not in comparison.phases
+    assert "server_wait" in comparison.phases
 
 
 def test_comparison_is_json_serialisable() -> None:

@@ -8,17 +8,14 @@ from pathlib import Path
 
 import pytest
 
+from profiler.simulator import FAULT_KINDS
+from profiler.trace.kinds import kind_of_fault
 from tests.conftest import run_cli
 
-# What each injected fault looks like to the caller.
-PLAIN_KIND = {
-    "rate_limit": "rate_limit",
-    "server_error": "server_error",
-    "timeout": "timeout",
-    "disconnect": "connection",
-    "malformed": "invalid_response",
-}
-STREAM_KIND = {**PLAIN_KIND, "disconnect": "stream_interrupted", "truncated_stream": "stream_interrupted"}
+
+def test_every_simulator_fault_has_a_kind() -> None:
+    assert all(kind_of_fault(fault, stream=True) for fault in FAULT_KINDS)
+    assert all(kind_of_fault(fault, stream=False) for fault in FAULT_KINDS if fault != "truncated_stream")
 
 
 def _lines(path: Path) -> list[dict]:
@@ -49,8 +46,8 @@ def test_flaky_run_accounts_for_every_request(tmp_path: Path, stream: bool, requ
     assert seen <= served
 
     # Per kind, failed attempts equal the faults the simulator injected.
-    mapping = STREAM_KIND if stream else PLAIN_KIND
-    injected = Counter(mapping[r["fault"]] for r in truth if r["fault"])
+    injected = Counter(kind_of_fault(r["fault"], stream=stream) for r in truth if r["fault"])
+    assert None not in injected  # the error-kind table names every fault the simulator injected
     assert sum(injected.values()) > 0.1 * requests
     assert summary["attempt_errors"] == dict(injected)
 

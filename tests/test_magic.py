@@ -46,7 +46,7 @@ def test_llmprofile_shows_the_breakdown_of_the_cells_calls(
     assert len(displayed) == 1
     page = displayed[0]
     assert "3 calls, 3 succeeded, 0 failed" in page
-    assert "<td>server_wait</td>" in page and "<td>network</td>" in page
+    assert "<td>server_wait</td>" in page and "<td>Σ network</td>" in page
     assert str(tmp_path / "cell") in page and "<a href=" in page
     assert (tmp_path / "cell" / "summary.json").is_file()
 
@@ -62,7 +62,7 @@ def test_llmprofile_variables_stay_in_the_notebook(shell: Any, displayed: list[s
 
 def test_llmprofile_on_a_cell_without_calls(shell: Any, displayed: list[str], tmp_path: Path) -> None:
     shell.run_cell_magic("llmprofile", f"-o {tmp_path / 'cell'}", "x = 1 + 1")
-    assert "made no OpenAI call" in displayed[0]
+    assert "0 calls recorded: the program made no OpenAI API call" in displayed[0]
 
 
 def test_llmprofile_reraises_the_cells_error_after_showing_what_ran(

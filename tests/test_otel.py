@@ -13,8 +13,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 
 from profiler.monitor.otel import OtelExporter, exporter_from_env
 from profiler.simulator import SimulatorProcess, load_scenario
+from profiler.trace.derive import trace_call
 from profiler.trace.instrument import collecting
-from profiler.trace.phases import trace_call
 
 
 class Receiver(ThreadingHTTPServer):

@@ -1,11 +1,13 @@
-"""Events → phases on synthetic timelines (no server, no real clock)."""
+"""Events → segments → phases on synthetic timelines (no server, no real clock)."""
 
 from __future__ import annotations
 
 import pytest
 
+from profiler.trace.derive import TTFT_PARTS, trace_call
 from profiler.trace.events import ATTEMPT_STARTED, trace_code
-from profiler.trace.phases import LOCAL_PHASES, NETWORK_PHASES, trace_call
+from profiler.trace.model import RequestTrace
+from profiler.trace.phases import LEAVES, LOCAL_PHASES, NETWORK_PHASES, PHASE_BY_NAME, Group
 from profiler.trace.recording import AttemptResponse, CallRecording
 
 
@@ -27,8 +29,10 @@ class Timeline:
             self.recording.failures[len(self.recording.codes) - 1] = failure
         return self
 
-    def exchange(self, start_ms: float, *, connect_ms: float = 0.0, wait_ms: float, body_ms: float) -> float:
-        """One HTTP/1.1 request/response; returns when the body ended."""
+    def exchange(
+        self, start_ms: float, *, connect_ms: float = 0.0, gap_ms: float = 0.0, wait_ms: float, body_ms: float
+    ) -> float:
+        """One HTTP/1.1 request/response; ``gap_ms`` between writing the headers and the body."""
         t = start_ms
         if connect_ms:
             self.event(t, "connection.connect_tcp.started").event(
@@ -38,10 +42,9 @@ class Timeline:
         self.event(t, "http11.send_request_headers.started").event(
             t + 0.1, "http11.send_request_headers.complete"
         )
-        self.event(t + 0.1, "http11.send_request_body.started").event(
-            t + 0.2, "http11.send_request_body.complete"
-        )
-        t += 0.2
+        t += 0.1 + gap_ms
+        self.event(t, "http11.send_request_body.started").event(t + 0.1, "http11.send_request_body.complete")
+        t += 0.1
         self.event(t, "http11.receive_response_headers.started")
         t += wait_ms
         self.event(t, "http11.receive_response_headers.complete")
@@ -49,7 +52,7 @@ class Timeline:
         t += body_ms
         self.event(t, "http11.receive_response_body.complete")
         self.event(t, "http11.response_closed.started").event(t + 0.05, "http11.response_closed.complete")
-        return t + 0.05
+        return t
 
     def respond(self, attempt: int, status: int, processing_ms: float | None = None) -> Timeline:
         self.recording.responses.append(
@@ -62,8 +65,20 @@ class Timeline:
         return self.recording
 
 
-def ms(seconds: float) -> float:
+def ms(seconds: float | None) -> float:
+    assert seconds is not None
     return round(seconds * 1000, 6)
+
+
+def assert_tiles(trace: RequestTrace) -> None:
+    """The segments cover the call from entry to end, in order, without a gap or an overlap."""
+    assert trace.segments[0].start == trace.start
+    assert trace.segments[-1].end == pytest.approx(trace.end, abs=1e-12)
+    for before, after in zip(trace.segments, trace.segments[1:], strict=False):
+        assert before.end == pytest.approx(after.start, abs=1e-12)
+        assert after.length > 0
+    leaves = sum(trace.phases[name] or 0.0 for name in LEAVES)
+    assert leaves == pytest.approx(trace.e2e, abs=1e-9)
 
 
 def test_plain_call_partitions_end_to_end_time() -> None:
@@ -71,7 +86,7 @@ def test_plain_call_partitions_end_to_end_time() -> None:
     body_end = timeline.exchange(2.5, connect_ms=1.0, wait_ms=200.0, body_ms=3.0)
     recording = timeline.respond(0, 200, processing_ms=190).exit(body_end + 4.0)
     trace = trace_call(recording)
-    p = {k: ms(v) for k, v in trace.phases.items()}
+    p = {k: ms(v) for k, v in trace.phases.items() if v is not None}
     assert p["local_pre"] == 2.0
     assert p["queue"] == 0.5
     assert p["connect"] == 1.0
@@ -79,12 +94,42 @@ def test_plain_call_partitions_end_to_end_time() -> None:
     assert p["server_wait"] == pytest.approx(200.0)
     assert p["server_processing"] == 190.0
     assert p["download"] == pytest.approx(3.0)
-    assert p["local_post"] == pytest.approx(4.05)  # closing the response is SDK-side local work
+    assert p["local_post"] == pytest.approx(4.0)  # closing the response and parsing: the SDK's work
+    assert p["contention"] == pytest.approx(0.0, abs=1e-9)
     assert p["backoff"] == 0.0
-    parts = sum(trace.phases[k] for k in (*NETWORK_PHASES, *LOCAL_PHASES, "queue", "backoff"))
-    assert ms(parts) == pytest.approx(ms(trace.e2e), abs=1e-6)
+    assert_tiles(trace)
+    assert trace.network == pytest.approx(sum(trace.phases[k] or 0.0 for k in NETWORK_PHASES))
     assert trace.ok and trace.status == 200 and trace.x_request_id == "req_0"
     assert trace.attempts[0].reused_connection is False
+
+
+def test_a_request_that_leaves_late_is_contention_not_network() -> None:
+    # The 78 ms between writing the headers and the body that 32 busy threads cause: the client's own.
+    timeline = Timeline().attempt(1.0)
+    end = timeline.exchange(1.0, gap_ms=78.0, wait_ms=100.0, body_ms=1.0)
+    trace = trace_call(timeline.respond(0, 200).exit(end + 1.0))
+    assert ms(trace.phases["send"]) == pytest.approx(0.2)
+    assert ms(trace.phases["contention"]) == pytest.approx(78.0)
+    assert PHASE_BY_NAME["contention"].group is Group.LOCAL
+    assert ms(trace.network) == pytest.approx(0.2 + 100.0 + 1.0)
+    assert_tiles(trace)
+
+
+def test_origin_makes_times_run_relative() -> None:
+    timeline = Timeline(entered_ms=5000.0).attempt(5001.0)
+    end = timeline.exchange(5001.0, wait_ms=10.0, body_ms=1.0)
+    trace = trace_call(timeline.respond(0, 200).exit(end + 1.0), origin=4.0)
+    assert ms(trace.start) == pytest.approx(1000.0)
+    assert ms(trace.attempts[0].start) == pytest.approx(1001.0)
+    assert_tiles(trace)
+
+
+def test_no_processing_header_is_unknown_not_zero() -> None:
+    timeline = Timeline().attempt(1.0)
+    end = timeline.exchange(1.0, wait_ms=10.0, body_ms=1.0)
+    trace = trace_call(timeline.respond(0, 200, processing_ms=None).exit(end + 1.0))
+    assert trace.phases["server_processing"] is None
+    assert trace.breakdown()["server_processing"] is None
 
 
 def test_reused_connection_has_no_connect_phase() -> None:
@@ -99,7 +144,7 @@ def test_retry_after_rate_limit_counts_backoff_and_attempt_error() -> None:
     timeline = Timeline().attempt(1.0)
     first_end = timeline.exchange(1.0, connect_ms=0.5, wait_ms=10.0, body_ms=0.5)
     timeline.respond(0, 429, processing_ms=1)
-    timeline.attempt(first_end + 500.0)  # the SDK slept 500 ms
+    timeline.attempt(first_end + 500.0)  # the SDK slept ~500 ms (after closing the 429)
     second_end = timeline.exchange(first_end + 500.0, wait_ms=100.0, body_ms=1.0)
     trace = trace_call(timeline.respond(1, 200, processing_ms=95).exit(second_end + 2.0))
     assert len(trace.attempts) == 2
@@ -108,8 +153,13 @@ def test_retry_after_rate_limit_counts_backoff_and_attempt_error() -> None:
     assert ms(trace.phases["backoff"]) == pytest.approx(500.0)
     assert ms(trace.phases["server_wait"]) == pytest.approx(110.0)
     assert ms(trace.phases["server_processing"]) == 96.0
+    assert ms(trace.attempts[0].phase("server_wait")) == pytest.approx(10.0)
+    assert ms(trace.attempts[1].phase("server_wait")) == pytest.approx(100.0)
     assert trace.x_request_id == "req_1"
-    assert len(trace.backoff_intervals) == 1
+    assert [(a, b) for a, b in trace.intervals(Group.BACKOFF)] == [
+        (pytest.approx(first_end / 1000), pytest.approx((first_end + 500.0) / 1000))
+    ]
+    assert_tiles(trace)
 
 
 def test_timeout_while_waiting_for_headers() -> None:
@@ -125,6 +175,7 @@ def test_timeout_while_waiting_for_headers() -> None:
     assert trace.attempts[0].error_kind == "timeout"
     assert trace.attempts[0].failed_step == "receive_headers"
     assert ms(trace.phases["server_wait"]) == pytest.approx(1000.0)
+    assert_tiles(trace)
 
 
 def test_connection_refused_is_a_connection_error() -> None:
@@ -134,9 +185,10 @@ def test_connection_refused_is_a_connection_error() -> None:
     trace = trace_call(timeline.exit(2.0))
     assert trace.attempt_errors == ["connection"]
     assert ms(trace.phases["connect"]) == pytest.approx(0.3)
+    assert_tiles(trace)
 
 
-def test_stream_splits_blocked_time_from_caller_time() -> None:
+def _stream(ready_at: list[float], asked_at: list[float], choices: list[int], ended: float) -> RequestTrace:
     timeline = Timeline(stream=True, n=1).attempt(1.0)
     t = 1.0
     timeline.event(t, "http11.send_request_headers.started").event(
@@ -148,28 +200,44 @@ def test_stream_splits_blocked_time_from_caller_time() -> None:
     timeline.event(t + 0.2, "http11.receive_response_headers.started")
     timeline.event(101.2, "http11.receive_response_headers.complete")
     recording = timeline.respond(0, 200).exit(102.0)
-    # role chunk, then 3 content chunks 20 ms apart; the caller works 5 ms on each.
-    ready_at = [103.0, 103.5, 123.5, 143.5]
-    asked_at = [102.5, 103.2, 108.5, 128.5]
-    choices = [-1, 0, 0, 0]
     for asked, ready, choice in zip(asked_at, ready_at, choices, strict=True):
         recording.chunk_requested.append(asked / 1000)
         recording.chunk_ready.append(ready / 1000)
         recording.chunk_choice.append(choice)
-    recording.chunk_requested.append(148.5 / 1000)  # the final request that ends the stream
-    recording.stream_ended = 150.0 / 1000
+        recording.chunk_cpu.append(0.0001)  # 0.1 ms of the SDK parsing each chunk
+    recording.chunk_requested.append(ready_at[-1] / 1000 + 0.005)  # the final request that ends it
+    recording.stream_ended = ended / 1000
     recording.stream_finished_choices = 1
     recording.usage_output_tokens = 3
-    trace = trace_call(recording)
+    return trace_call(recording)
+
+
+def test_stream_splits_blocked_time_from_caller_time() -> None:
+    # role chunk, then 3 content chunks 20 ms apart; the caller works 5 ms on each.
+    ready_at = [103.0, 103.5, 123.5, 143.5]
+    asked_at = [102.5, 103.2, 108.5, 128.5]
+    trace = _stream(ready_at, asked_at, [-1, 0, 0, 0], ended=150.0)
     assert ms(trace.ttft_s) == pytest.approx(103.5)
     assert [round(ms(g), 6) for g in trace.itl_s] == [20.0, 20.0]
     blocked = (103.0 - 102.5) + (103.5 - 103.2) + (123.5 - 108.5) + (143.5 - 128.5) + (150.0 - 148.5)
-    assert ms(trace.phases["download"]) == pytest.approx(blocked)
+    parsing = 4 * 0.1
+    assert ms(trace.phases["download"]) == pytest.approx(blocked - parsing)
     caller = (102.5 - 102.0) + (103.2 - 103.0) + (108.5 - 103.5) + (128.5 - 123.5) + (148.5 - 143.5)
     assert ms(trace.phases["caller"]) == pytest.approx(caller)
+    assert ms(trace.phases["local_post"]) == pytest.approx((102.0 - 101.2) + parsing)
     assert ms(trace.tpot_s) == pytest.approx((150.0 - 103.5) / 2)
-    parts = sum(trace.phases[k] for k in (*NETWORK_PHASES, *LOCAL_PHASES, "queue", "backoff"))
-    assert ms(parts) == pytest.approx(ms(trace.e2e), abs=1e-6)
+    assert_tiles(trace)
+
+
+def test_ttft_parts_sum_to_the_ttft() -> None:
+    trace = _stream([103.0, 103.5, 123.5], [102.5, 103.2, 108.5], [-1, 0, 0], ended=130.0)
+    parts = trace.ttft_parts
+    assert parts is not None and set(parts) == set(TTFT_PARTS)
+    assert sum(parts.values()) == pytest.approx(trace.ttft_s, abs=1e-12)
+    # Sent at 1.2 ms, headers at 101.2, then waiting for the role chunk and the first content chunk.
+    assert ms(parts["server"]) == pytest.approx(100.0 + (103.0 - 102.5 - 0.1) + (103.5 - 103.2 - 0.1))
+    assert ms(parts["local_pre"]) == pytest.approx(1.0)
+    assert ms(parts["caller"]) == pytest.approx((102.5 - 102.0) + (103.2 - 103.0))
 
 
 def test_itl_is_per_choice_when_choices_interleave() -> None:
@@ -199,3 +267,41 @@ def test_stream_closed_by_the_sdk_after_done_is_not_a_failure() -> None:
     trace = trace_call(timeline.respond(0, 200).exit(end + 1))
     assert trace.attempt_errors == []
     assert trace.attempts[0].failed_step is None
+
+
+@pytest.mark.parametrize("seed", range(25))
+def test_random_timelines_always_tile(seed: int) -> None:
+    """Whatever the mix of retries, gaps and streams, every moment belongs to exactly one leaf."""
+    import random
+
+    rng = random.Random(seed)
+    stream = rng.random() < 0.5
+    timeline = Timeline(stream=stream, n=1)
+    t = rng.uniform(0, 5)
+    attempts = rng.randint(1, 3)
+    for index in range(attempts):
+        timeline.attempt(t)
+        t = timeline.exchange(
+            t + rng.uniform(0, 2),
+            connect_ms=rng.choice([0.0, rng.uniform(0.1, 3)]),
+            gap_ms=rng.uniform(0, 5),
+            wait_ms=rng.uniform(0, 100),
+            body_ms=rng.uniform(0, 10),
+        )
+        timeline.respond(index, 429 if index < attempts - 1 else 200)
+        t += rng.uniform(1, 50)
+    recording = timeline.exit(t)
+    if stream:
+        for _ in range(rng.randint(1, 6)):
+            t += rng.uniform(0, 3)
+            recording.chunk_requested.append(t / 1000)
+            t += rng.uniform(0, 10)
+            recording.chunk_ready.append(t / 1000)
+            recording.chunk_choice.append(rng.choice([-1, 0]))
+            recording.chunk_cpu.append(rng.uniform(0, 0.002))
+        recording.chunk_requested.append((t + 1) / 1000)
+        recording.stream_ended = (t + 2) / 1000
+    trace = trace_call(recording)
+    assert_tiles(trace)
+    assert all(trace.phases[name] is not None and trace.phases[name] >= 0 for name in LEAVES)  # type: ignore[operator]
+    assert set(LOCAL_PHASES) <= set(trace.phases)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import copy
 import fcntl
 import json
 import os
@@ -28,8 +27,11 @@ import pytest
 from profiler.report.html import artifact_links, render_report, report_from_directory, write_report
 from profiler.report.html.page import BOKEH_RESOURCES
 from profiler.report.html.sample import SLOWEST, WATERFALL_LIMIT, sample_calls
-from profiler.report.summary import build_summary
+from profiler.report.html.waterfall import waterfall_sources
+from profiler.runs import Run, load_run
+from profiler.trace.model import AttemptTrace, Segment
 from tests.conftest import REPO, run_cli
+from tests.synthetic import call, run_of, shifted, trace_from
 
 ARTIFACTS = REPO / "test-artifacts"
 
@@ -359,7 +361,7 @@ def test_real_run_report_in_chromium(
     assert {"waterfall", "latency", "ttft", "split"} <= set(state["roots"])
     waterfall = state["plots"]["plot-waterfall"]
     assert waterfall["canvases"] >= 1 and waterfall["blue"] > 500, waterfall  # the bars are drawn
-    assert state["note"] == f"showing all {len(records)} requests."
+    assert state["note"] == f"showing all {len(records)} calls."
     if summary["errors"] or summary["attempt_errors"]:
         assert "errors" in state["roots"]
 
@@ -386,28 +388,27 @@ def test_real_run_report_content(real_run: tuple[Path, dict[str, Any], list[dict
         assert secret not in ours, secret
 
 
-def _copies(records: list[dict[str, Any]], count: int) -> list[dict[str, Any]]:
-    """``count`` records: rounds of copies of ``records``, each round after the one before."""
-    span = max(r["offset_ms"] + r["latency_ms"] for r in records)
-    copies = []
-    for index in range(count):
-        round_, original = divmod(index, len(records))
-        record = copy.deepcopy(records[original])
-        record["id"] = index + 1
-        record["offset_ms"] += round_ * span
-        for attempt in record["attempt_details"]:
-            attempt["offset_ms"] += round_ * span
-        copies.append(record)
-    return copies
+def _copies(run: Run, count: int) -> Run:
+    """A run of ``count`` calls: rounds of copies of ``run``'s calls, each round after the one before."""
+    span = max(c.end for c in run.calls)
+    calls = [
+        shifted(run.calls[index % len(run.calls)], (index // len(run.calls)) * span, index + 1)
+        for index in range(count)
+    ]
+    many = Run.build(
+        calls, wall=(0.0, span * (count // len(run.calls) + 1)), cpu_s=1.0, started_at=run.started_at
+    )
+    many.artifacts = dict(run.artifacts)
+    return many
 
 
 def test_10000_requests_stay_usable_in_chromium(
     browser: Browser, real_run: tuple[Path, dict[str, Any], list[dict[str, Any]]], tmp_path: Path
 ) -> None:
-    _, summary, records = real_run
-    many = _copies(records, 10_000)
+    out, _, _ = real_run
+    many = _copies(load_run(out), 10_000)
     started = time.perf_counter()
-    page = write_report(tmp_path, summary, many)
+    page = write_report(tmp_path, many)
     assert time.perf_counter() - started < 10  # the benchmark holds the real target (3 s); CI is slower
     assert page.stat().st_size < 5_000_000
     started = time.perf_counter()
@@ -417,7 +418,7 @@ def test_10000_requests_stay_usable_in_chromium(
     browser.screenshot(ARTIFACTS / "report-10000.png")
     _assert_offline_and_clean(browser, page)
     assert state["plots"]["plot-waterfall"]["blue"] > 100  # 500 thin rows over a long time axis
-    assert state["note"].startswith("showing 500 of 10,000 requests (the slowest, the failed")
+    assert state["note"].startswith("showing 500 of 10,000 calls (the slowest, the failed")
     print(f"10,000 requests: drawn {drawn_after:.1f} s after opening")
     assert drawn_after < 5, f"the page took {drawn_after:.1f} s to draw"
 
@@ -429,83 +430,79 @@ def _has_id(html: str, element_id: str) -> bool:
     return re.search(rf"\bid=[\"']{re.escape(element_id)}[\"']", html) is not None
 
 
-def _empty_summary(**extra: Any) -> dict[str, Any]:
-    summary = build_summary([], wall=(0.0, 0.5), cpu_s=0.01, config={"requests": 0}, target={})
-    summary.update(extra)
-    return summary
+def _empty_run(**target: object) -> Run:
+    return run_of([], wall_s=0.5, **target)
 
 
 def test_zero_requests_renders_a_page_that_says_so() -> None:
-    html = render_report(_empty_summary(), [])
-    assert "No requests were made." in html
+    html = render_report(_empty_run())
+    assert "No calls were recorded." in html
     assert all(_has_id(html, name) for name in ("no-errors", "no-hotspots", "no-streams"))
     assert 'data-field="requests.started" data-unit="count" data-value=\'0\'>0<' in html
     assert 'data-field="latency_ms.p50" data-unit="ms" data-value=\'null\'>—<' in html
+    assert 'data-field="error_rate" data-unit="fraction" data-value=\'null\'>—<' in html  # no calls: unknown
 
 
 def test_zero_requests_in_chromium(browser: Browser, tmp_path: Path) -> None:
-    summary = _empty_summary(interrupted=True)
-    page = write_report(tmp_path, summary, [])
+    run = _empty_run()
+    run.interrupted = True
+    page = write_report(tmp_path, run)
     browser.open(page.as_uri())
     state = _rendered(browser)
     _assert_offline_and_clean(browser, page)
-    _assert_figures_equal_summary(state, summary)
+    _assert_figures_equal_summary(state, run.summary)
     assert "plot-waterfall" not in state["plots"]
 
 
-def _record(call_id: int, offset: float, latency: float, *, ok: bool = True, **extra: Any) -> dict[str, Any]:
-    attempt = {
-        "offset_ms": offset + 1.0,
-        "duration_ms": latency - 2.0,
-        "status": 200 if ok else 500,
-        "x_request_id": f"req_{call_id}",
-        "error_kind": None if ok else "server_error",
-        "queue_ms": 0.1,
-        "connect_ms": 0.5,
-        "tls_ms": 0.0,
-        "send_ms": 0.2,
-        "server_wait_ms": latency - 10.0,
-        "download_ms": 5.0,
-    }
-    return {
-        "id": call_id,
-        "x_request_id": f"req_{call_id}",
-        "status": attempt["status"],
-        "ok": ok,
-        "interrupted": False,
-        "error_kind": attempt["error_kind"],
-        "stream": False,
-        "offset_ms": offset,
-        "latency_ms": latency,
-        "attempt_details": [attempt],
-        **extra,
-    }
-
-
 def test_large_runs_are_sampled_and_say_so() -> None:
-    records = [_record(i, i * 3.0, 50.0 + (i * 37) % 400, ok=i % 97 != 0) for i in range(1, 10_001)]
-    sample = sample_calls(records)
-    assert len(sample.records) == WATERFALL_LIMIT and sample.total == 10_000
-    slowest = sorted(records, key=lambda r: r["latency_ms"], reverse=True)[:SLOWEST]
-    shown = {r["id"] for r in sample.records}
-    assert {r["id"] for r in slowest} <= shown
-    assert sum(1 for r in sample.records if not r["ok"]) >= 100  # failures are not sampled away
-    assert [r["offset_ms"] for r in sample.records] == sorted(r["offset_ms"] for r in sample.records)
-    html = render_report(_empty_summary(), records)
-    assert "showing 500 of 10,000 requests (the slowest, the failed and an even sample" in html
+    calls = [call(i, i * 3.0, 50.0 + (i * 37) % 400, ok=i % 97 != 0) for i in range(1, 10_001)]
+    sample = sample_calls(calls)
+    assert len(sample.calls) == WATERFALL_LIMIT and sample.total == 10_000
+    slowest = sorted(calls, key=lambda c: c.e2e, reverse=True)[:SLOWEST]
+    shown = {c.call_id for c in sample.calls}
+    assert {c.call_id for c in slowest} <= shown
+    assert sum(1 for c in sample.calls if not c.ok) >= 100  # failures are not sampled away
+    assert [c.start for c in sample.calls] == sorted(c.start for c in sample.calls)
+    html = render_report(run_of(calls))
+    assert "showing 500 of 10,000 calls (the slowest, the failed and an even sample" in html
     assert len(html) < 5_000_000
 
 
 def test_retries_backoff_and_interrupted_calls_are_drawn() -> None:
-    retried = _record(1, 0.0, 900.0)
-    first = {**retried["attempt_details"][0], "duration_ms": 100.0, "status": 429, "error_kind": "rate_limit"}
-    second = {**retried["attempt_details"][0], "offset_ms": 600.0, "duration_ms": 290.0}
-    retried["attempt_details"] = [first, second]
-    cut = _record(2, 10.0, 40.0, ok=False, interrupted=True, error_kind=None)
-    html = render_report(_empty_summary(), [retried, cut])
+    first = AttemptTrace(start=0.001, end=0.101, status=429, x_request_id="req_a", error_kind="rate_limit")
+    second = AttemptTrace(start=0.600, end=0.890, status=200, x_request_id="req_b")
+    segments = [
+        Segment("local_pre", 0.0, 0.001),
+        Segment("server_wait", 0.001, 0.101, 0),
+        Segment("backoff", 0.101, 0.600),
+        Segment("server_wait", 0.600, 0.890, 1),
+        Segment("local_post", 0.890, 0.900),
+    ]
+    retried = trace_from(1, segments, [first, second])
+    cut = call(2, 10.0, 40.0, interrupted=True)
+    html = render_report(run_of([retried, cut]))
     assert '"backoff"' in html  # the 101 → 600 ms gap
     assert "attempt failed: rate_limit" in html
     assert "interrupted (Ctrl-C)" in html
+
+
+def test_a_streams_caller_time_is_drawn_as_it_is_counted() -> None:
+    """The waterfall draws the trace's own segments: the caller between chunks is local, not download."""
+    segments = [Segment("local_pre", 0.0, 0.001), Segment("server_wait", 0.001, 0.101, 0)]
+    cursor = 0.101
+    for _ in range(5):  # 20 ms waiting for each chunk, then 30 ms of the caller's own work
+        segments += [
+            Segment("download", cursor, cursor + 0.02, 0),
+            Segment("caller", cursor + 0.02, cursor + 0.05),
+        ]
+        cursor += 0.05
+    stream = trace_from(1, segments, [AttemptTrace(start=0.001, end=cursor, status=200)], stream=True)
+    phases, _, _ = waterfall_sources(sample_calls([stream]))
+    drawn: dict[str, float] = {}
+    for part, left, right in zip(phases["part"], phases["left"], phases["right"], strict=True):
+        drawn[part] = drawn.get(part, 0.0) + (right - left)
+    assert drawn["caller"] == pytest.approx((stream.phases["caller"] or 0) * 1000)
+    assert drawn["download"] == pytest.approx((stream.phases["download"] or 0) * 1000)
 
 
 def test_links_only_to_files_in_the_directory(tmp_path: Path) -> None:
@@ -528,35 +525,35 @@ def test_links_only_to_files_in_the_directory(tmp_path: Path) -> None:
     }
 
 
-def test_no_credentials_from_the_target_url() -> None:
-    summary = _empty_summary(target={"base_url": "https://user:sk-secret@api.example.com/v1?key=sk-secret"})
-    html = render_report(summary, [])
-    assert "sk-secret" not in html and "https://api.example.com/v1" in html
+@pytest.mark.parametrize(
+    ("base_url", "shown"),
+    [
+        ("https://user:sk-secret@api.example.com/v1?key=sk-secret", "https://api.example.com/v1"),
+        ("http://[::1]:8000/v1", "http://[::1]:8000/v1"),  # an IPv6 host keeps its brackets
+    ],
+)
+def test_no_credentials_from_the_target_url(base_url: str, shown: str) -> None:
+    html = render_report(_empty_run(base_url=base_url))
+    assert "sk-secret" not in html and f"Target: {shown}</p>" in html
 
 
 def test_missing_attribution_and_no_streams_are_said(
     real_run: tuple[Path, dict[str, Any], list[dict[str, Any]]],
 ) -> None:
-    _, summary, records = real_run
-    plain = copy.deepcopy(summary)
-    for key in ("attribution", "ttft_ms", "itl_ms", "tpot_ms"):
-        plain.pop(key, None)
-    html = render_report(plain, [{**r, "stream": False, "ttft_ms": None} for r in records])
+    html = render_report(run_of([call(1, 0.0, 100.0), call(2, 10.0, 100.0)]))
     assert _has_id(html, "no-hotspots") and _has_id(html, "no-streams")
 
 
 def test_all_failed(tmp_path: Path) -> None:
-    records = [_record(i, i * 10.0, 100.0, ok=False) for i in range(1, 6)]
-    summary = _empty_summary(
-        requests={"started": 5, "succeeded": 0, "failed": 5},
-        errors={"server_error": 5},
-        attempt_errors={"server_error": 5},
-        error_rate=1.0,
-        error_rates={"server_error": 1.0},
-    )
-    html = render_report(summary, records)
+    html = render_report(run_of([call(i, i * 10.0, 100.0, ok=False) for i in range(1, 6)]))
     assert "call failed: server_error" in html and _has_id(html, "errors-table")
     assert 'data-field="error_rate" data-unit="fraction" data-value=\'1.0\'>100.0%<' in html
+
+
+def test_unknown_server_processing_is_shown_as_unknown() -> None:
+    html = render_report(run_of([call(1, 0.0, 100.0)]))  # a server without openai-processing-ms
+    assert 'data-field="breakdown_ms.server_processing.mean" data-unit="ms" data-value=\'null\'>—<' in html
+    assert "0 of 1 calls carried <code>openai-processing-ms</code>" in html
 
 
 def test_the_harness_sees_console_errors(browser: Browser, tmp_path: Path) -> None:

@@ -6,13 +6,7 @@ import math
 
 import pytest
 
-from profiler.report.stats import (
-    distribution,
-    merge_intervals,
-    percentile,
-    split_wall_time,
-    subtract_intervals,
-)
+from profiler.runs.stats import Distribution, merge_intervals, percentile, split_wall_time, subtract_intervals
 
 
 def test_percentile_interpolates_like_numpy() -> None:
@@ -25,10 +19,11 @@ def test_percentile_interpolates_like_numpy() -> None:
 
 
 def test_distribution_scales_and_handles_empty() -> None:
-    stats = distribution([0.001, 0.003], scale=1000)
+    stats = Distribution.of([0.001, 0.003], scale=1000)
     assert stats is not None
-    assert stats["mean"] == pytest.approx(2.0) and stats["max"] == pytest.approx(3.0) and stats["count"] == 2
-    assert distribution([]) is None
+    assert stats.mean == pytest.approx(2.0) and stats.max == pytest.approx(3.0) and stats.count == 2
+    assert Distribution.of([]) is None  # unknown, not 0
+    assert Distribution.from_dict(stats.to_dict()) == stats
 
 
 def test_merge_and_subtract_intervals() -> None:
@@ -40,10 +35,12 @@ def test_merge_and_subtract_intervals() -> None:
 def test_split_uses_union_of_concurrent_calls() -> None:
     # Two calls wait on the network at once (0-4 and 1-5), one backs off 5-7 and 6-8 overlaps a
     # network interval 7-8: back-off counts only outside network time.
-    split = split_wall_time((0, 10), [(0, 4), (1, 5), (7, 8)], [(5, 7), (6, 8)])
-    assert split == {"network": 6, "backoff": 2, "local": 2}
+    split = split_wall_time((0, 10), [(0, 4), (1, 5), (7, 8)], [(5, 7), (6, 8)], [(0, 8.5)])
+    assert (split.network, split.backoff, split.local) == (6, 2, 2)
+    # 8 → 8.5 a call was in flight but neither on the network nor backing off; 8.5 → 10 none was.
+    assert (split.local_in_calls, split.local_between_calls) == (0.5, 1.5)
 
 
 def test_split_clips_to_the_wall_interval() -> None:
-    split = split_wall_time((1, 3), [(0, 2)], [])
-    assert split == {"network": 1, "backoff": 0, "local": 1}
+    split = split_wall_time((1, 3), [(0, 2)], [], [(0, 2)])
+    assert (split.network, split.backoff, split.local, split.local_between_calls) == (1, 0, 1, 1)

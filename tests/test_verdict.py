@@ -7,20 +7,45 @@ from pathlib import Path
 from typing import Any
 
 from profiler.report.verdict import verdict
+from profiler.runs import Run
+from profiler.runs.documents import run_from_documents
 from tests.conftest import run_cli
 
 
+def _phase(total_ms: float) -> dict[str, float]:
+    return {"count": 10, "mean": total_ms / 10, "p50": total_ms / 10, "p99": total_ms / 10, "total": total_ms}
+
+
 def _summary(
-    network: float, backoff: float, local: float, server_wait: float, error_rate: float = 0.0
-) -> dict[str, Any]:
-    return {
+    network: float,
+    backoff: float,
+    local: float,
+    server_wait: float,
+    error_rate: float = 0.0,
+    between_calls: float = 0.0,
+) -> Run:
+    document = {
         "wall_s": network + backoff + local,
         "requests": {"started": 10},
-        "split_s": {"network": network, "backoff": backoff, "local": local},
-        "breakdown_ms": {"network": {"total": network * 1000}, "server_wait": {"total": server_wait * 1000}},
-        "attribution": {"top_local": "extract_titles (app.py:12)"},
+        "split_s": {
+            "network": network,
+            "backoff": backoff,
+            "local": local,
+            "local_in_calls": local - between_calls,
+            "local_between_calls": between_calls,
+        },
+        "breakdown_ms": {"network": _phase(network * 1000), "server_wait": _phase(server_wait * 1000)},
+        "attribution": {
+            "cprofile": {
+                "seconds": {"local": local},
+                "hotspots": [
+                    {"function": "extract_titles", "file": "app.py", "line": 12, "self_ms": 5, "calls": 1}
+                ],
+            }
+        },
         "error_rate": error_rate,
     }
+    return run_from_documents(document, [])
 
 
 def test_slow_server() -> None:
@@ -36,7 +61,25 @@ def test_heavy_local_work() -> None:
 
 def test_backoff_and_errors() -> None:
     text = verdict(_summary(network=2.0, backoff=6.0, local=2.0, server_wait=1.0, error_rate=0.25))
-    assert text.startswith("Retry back-off: 60%") and text.endswith("25% of requests failed.")
+    assert text.startswith("Retry back-off: 60%") and text.endswith("25% of calls failed.")
+
+
+def test_the_programs_own_code_between_calls_is_named() -> None:
+    text = verdict(_summary(network=2.0, backoff=0.0, local=8.0, server_wait=1.9, between_calls=6.0))
+    assert text.startswith("Local processing: 80% of wall time (60% in your code between calls)")
+
+
+def test_nothing_recorded_says_what_the_simulator_served() -> None:
+    run = run_from_documents(
+        {"wall_s": 1.0, "target": {"embedded_simulator": True, "requests_served": 4}}, []
+    )
+    assert verdict(run) == (
+        "0 calls recorded; the simulator served 4 requests: they were made by a client the profiler "
+        "does not instrument (not the openai SDK?)."
+    )
+    assert verdict(run_from_documents({"wall_s": 1.0}, [])).startswith(
+        "0 calls recorded: the program made no"
+    )
 
 
 def test_slow_transfer_is_not_blamed_on_the_server() -> None:

@@ -1,7 +1,7 @@
-"""The comparison of two runs' summaries: pure functions over ``summary.json`` dicts.
+"""The comparison of two runs' figures: pure functions over typed :class:`~profiler.runs.Run` s.
 
 Every figure becomes a :class:`Delta` (A, B, B − A, (B − A) / A). Nothing here
-reads a file, so the arithmetic is tested on synthetic summaries.
+reads a file, so the arithmetic is tested on synthetic runs.
 """
 
 from __future__ import annotations
@@ -11,11 +11,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from profiler.compare.functions import FunctionComparison
+from profiler.runs import Run, RunFigures
+from profiler.trace.phases import BREAKDOWN_KEYS
 
 SCHEMA = "profiler.compare/1"
 LATENCY_STATS = ("p50", "p90", "p99")
 PHASE_STATS = ("mean", "p50", "p99")
-STREAM_METRICS = ("ttft_ms", "itl_ms", "tpot_ms")
+STREAM_METRICS = {"ttft_ms": "ttft", "itl_ms": "itl", "tpot_ms": "tpot"}
 STREAM_STATS = ("p50", "p99")
 SPLIT_KEYS = ("network", "backoff", "local")
 # Config keys that describe the workload: when they differ the runs measure different things.
@@ -28,6 +30,9 @@ _WORKLOAD_KEYS = (
     "n",
     "max_retries",
     "program",
+    "client",
+    "rate",
+    "api",
 )
 
 
@@ -112,96 +117,80 @@ def _deltas_dict(deltas: Mapping[str, Delta]) -> dict[str, dict[str, float | Non
     return {key: delta.to_dict() for key, delta in deltas.items()}
 
 
-def _stat_deltas(
-    a: Mapping[str, Any] | None, b: Mapping[str, Any] | None, stats: tuple[str, ...]
-) -> dict[str, Delta]:
-    if not a or not b:
+def _stat_deltas(a: object | None, b: object | None, stats: tuple[str, ...]) -> dict[str, Delta]:
+    """Deltas of the named statistics both have (Distribution or PhaseStats objects)."""
+    if a is None or b is None:
         return {}
     return {
-        s: Delta(float(a[s]), float(b[s])) for s in stats if a.get(s) is not None and b.get(s) is not None
+        s: Delta(float(getattr(a, s)), float(getattr(b, s)))
+        for s in stats
+        if getattr(a, s, None) is not None and getattr(b, s, None) is not None
     }
 
 
-def _started(summary: Mapping[str, Any]) -> int:
-    return int(summary.get("requests", {}).get("started", 0))
-
-
-def _phase_deltas(
-    a: Mapping[str, Any], b: Mapping[str, Any], notes: list[str]
-) -> dict[str, dict[str, Delta]]:
-    breakdown_a, breakdown_b = a.get("breakdown_ms", {}), b.get("breakdown_ms", {})
-    only = sorted(set(breakdown_a) ^ set(breakdown_b))
-    if only:
-        # Summaries written by different versions of the profiler may name different phases.
-        notes.append(f"phases in only one run, not compared: {', '.join(only)}")
+def _phase_deltas(a: RunFigures, b: RunFigures) -> dict[str, dict[str, Delta]]:
     return {
-        phase: _stat_deltas(stats, breakdown_b[phase], PHASE_STATS)
-        for phase, stats in breakdown_a.items()
-        if phase in breakdown_b
+        key: deltas
+        for key in BREAKDOWN_KEYS
+        if (deltas := _stat_deltas(a.breakdown.get(key), b.breakdown.get(key), PHASE_STATS))
     }
 
 
-def _split_shares(summary: Mapping[str, Any]) -> dict[str, float] | None:
-    wall, split = summary.get("wall_s") or 0.0, summary.get("split_s")
-    if wall <= 0 or not split:
+def _split_shares(figures: RunFigures) -> dict[str, float] | None:
+    if figures.wall_s <= 0:
         return None
-    return {key: split.get(key, 0.0) / wall for key in SPLIT_KEYS}
+    return {key: getattr(figures.split, key) / figures.wall_s for key in SPLIT_KEYS}
 
 
-def _error_deltas(a: Mapping[str, Any], b: Mapping[str, Any]) -> dict[str, KindDelta]:
-    errors_a, errors_b = a.get("errors", {}), b.get("errors", {})
+def _error_deltas(a: RunFigures, b: RunFigures) -> dict[str, KindDelta]:
     # Rates, not counts, are compared: the runs may have made different numbers of calls.
-    rates_a, rates_b = a.get("error_rates", {}), b.get("error_rates", {})
-    kinds = list(dict.fromkeys([*errors_a, *errors_b]))
+    kinds = list(dict.fromkeys([*a.errors, *b.errors]))
     return {
         kind: KindDelta(
-            errors_a.get(kind, 0),
-            errors_b.get(kind, 0),
-            Delta(rates_a.get(kind, 0.0), rates_b.get(kind, 0.0)),
+            a.errors.get(kind, 0),
+            b.errors.get(kind, 0),
+            Delta(a.error_rates.get(kind, 0.0), b.error_rates.get(kind, 0.0)),
         )
         for kind in kinds
     }
 
 
-def _streaming(a: Mapping[str, Any], b: Mapping[str, Any], notes: list[str]) -> dict[str, dict[str, Delta]]:
-    streaming = {}
-    for metric in STREAM_METRICS:
-        deltas = _stat_deltas(a.get(metric), b.get(metric), STREAM_STATS)
-        if deltas:
-            streaming[metric] = deltas
-    streamed_a, streamed_b = bool(a.get("ttft_ms")), bool(b.get("ttft_ms"))
-    if streamed_a != streamed_b:
-        notes.append(f"only {'A' if streamed_a else 'B'} has streaming figures (TTFT/ITL/TPOT not compared)")
+def _streaming(a: RunFigures, b: RunFigures, notes: list[str]) -> dict[str, dict[str, Delta]]:
+    streaming: dict[str, dict[str, Delta]] = {}
+    if a.streaming is not None and b.streaming is not None:
+        for metric, name in STREAM_METRICS.items():
+            deltas = _stat_deltas(getattr(a.streaming, name), getattr(b.streaming, name), STREAM_STATS)
+            if deltas:
+                streaming[metric] = deltas
+    if (a.streaming is None) != (b.streaming is None):
+        notes.append(f"only {'A' if a.streaming else 'B'} has streaming figures (TTFT/ITL/TPOT not compared)")
     return streaming
 
 
-def config_differences(a: Mapping[str, Any], b: Mapping[str, Any]) -> list[str]:
+def config_differences(a: Run, b: Run) -> list[str]:
     """The workload settings that differ, as ``key: A → B`` (the scenario included)."""
-    config_a, config_b = a.get("config", {}), b.get("config", {})
+    config_a, config_b = a.config.to_dict(), b.config.to_dict()
     differences = [
         f"{key}: {config_a.get(key)} → {config_b.get(key)}"
         for key in _WORKLOAD_KEYS
         if config_a.get(key) != config_b.get(key)
     ]
-    scenario_a, scenario_b = a.get("target", {}).get("scenario"), b.get("target", {}).get("scenario")
-    if scenario_a != scenario_b:
-        differences.append(f"scenario: {scenario_a} → {scenario_b}")
+    if a.target.scenario != b.target.scenario:
+        differences.append(f"scenario: {a.target.scenario} → {b.target.scenario}")
     return differences
 
 
-def compare_summaries(
-    a: Mapping[str, Any], b: Mapping[str, Any], *, a_path: str = "A", b_path: str = "B"
-) -> Comparison:
-    """B against A, figure by figure, for everything the two summaries both have."""
+def compare_figures(a: Run, b: Run, *, a_path: str = "A", b_path: str = "B") -> Comparison:
+    """B against A, figure by figure, for everything the two runs both have."""
     notes: list[str] = []
-    requests_a, requests_b = _started(a), _started(b)
-    for name, count in (("A", requests_a), ("B", requests_b)):
-        if count == 0:
+    fa, fb = a.figures, b.figures
+    for name, figures in (("A", fa), ("B", fb)):
+        if figures.started == 0:
             notes.append(f"{name} made no requests: its latency cannot be compared")
     differences = config_differences(a, b)
     if differences:
         notes.append("the runs differ in " + "; ".join(differences))
-    shares_a, shares_b = _split_shares(a), _split_shares(b)
+    shares_a, shares_b = _split_shares(fa), _split_shares(fb)
     split = (
         {}
         if shares_a is None or shares_b is None
@@ -210,13 +199,13 @@ def compare_summaries(
     return Comparison(
         a_path=a_path,
         b_path=b_path,
-        requests_a=requests_a,
-        requests_b=requests_b,
-        latency=_stat_deltas(a.get("latency_ms"), b.get("latency_ms"), LATENCY_STATS),
-        phases=_phase_deltas(a, b, notes),
+        requests_a=fa.started,
+        requests_b=fb.started,
+        latency=_stat_deltas(fa.latency, fb.latency, LATENCY_STATS),
+        phases=_phase_deltas(fa, fb),
         split_share=split,
-        error_rate=Delta(float(a.get("error_rate", 0.0)), float(b.get("error_rate", 0.0))),
-        errors=_error_deltas(a, b),
-        streaming=_streaming(a, b, notes),
+        error_rate=Delta(fa.error_rate or 0.0, fb.error_rate or 0.0),
+        errors=_error_deltas(fa, fb),
+        streaming=_streaming(fa, fb, notes),
         notes=notes,
     )

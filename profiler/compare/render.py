@@ -15,6 +15,9 @@ from rich.table import Table
 from profiler.compare.deltas import Comparison, Delta
 from profiler.compare.gate import Check
 from profiler.compare.verdict import compare_verdict
+from profiler.trace.phases import TOTALS
+
+TOTAL_NAMES = frozenset(total.name for total in TOTALS)
 
 # Below these a change is within what two runs of the same workload differ by.
 _NOISE_MS = 0.5
@@ -81,8 +84,8 @@ def phases_table(comparison: Comparison) -> Table:
     rows: list[tuple[str, Mapping[str, Delta], str | None]] = [("latency", comparison.latency, "bold")]
     for phase, deltas in comparison.phases.items():
         if not _all_zero(deltas):  # tls on plain HTTP, backoff without retries: noise in the table
-            style = "bold" if phase in ("network", "local") else None
-            rows.append((phase, deltas, style))
+            style = "bold" if phase in TOTAL_NAMES else None
+            rows.append((f"Σ {phase}" if phase in TOTAL_NAMES else phase, deltas, style))
     return _pair_table("Latency and phases per call (ms; phases zero in both runs left out)", rows)
 
 

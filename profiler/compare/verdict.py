@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from profiler.compare.deltas import Comparison
+from profiler.trace.phases import LEAVES
 
 # Within this share of A's p50 the runs are called as fast as each other: identical runs differ by
 # a few percent at p50 on a busy machine.
 SAME_WITHIN = 0.05
-# Sums or parts of other phases: naming them would count the same time twice.
-_NOT_LEAVES = frozenset({"network", "local", "server_processing"})
 
 
 def _main_phase(comparison: Comparison, sign: float) -> tuple[str, float] | None:
@@ -20,7 +19,7 @@ def _main_phase(comparison: Comparison, sign: float) -> tuple[str, float] | None
     moves = [
         (phase, stats["mean"].change)
         for phase, stats in comparison.phases.items()
-        if phase not in _NOT_LEAVES and "mean" in stats and stats["mean"].change * sign > 0
+        if phase in LEAVES and "mean" in stats and stats["mean"].change * sign > 0
     ]
     return max(moves, key=lambda move: abs(move[1]), default=None)
 

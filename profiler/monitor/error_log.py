@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from profiler.monitor.shipping import ShippingJsonFormatter
-from profiler.trace.phases import RequestTrace
+from profiler.trace.model import RequestTrace
 
 ERROR_LOGGER = "profiler.errors"
 
@@ -51,9 +51,11 @@ def _attempt_fields(trace: RequestTrace, index: int) -> dict[str, Any]:
         "error_type": attempt.error_type,
         "http_status": attempt.status,
         "attempt": index + 1,
-        "occurred_at": _iso(trace.started_at + (attempt.end - trace.entered)),
+        "occurred_at": _iso(trace.started_at + (attempt.end - trace.start)),
         "latency_ms": round((attempt.end - attempt.start) * 1000, 3),
         "failed_step": attempt.failed_step,
+        "operation": trace.operation,
+        "api": trace.api,
         "model": trace.model,
         "stream": trace.stream,
     }
@@ -88,6 +90,8 @@ def log_call_errors(
             "attempts": len(trace.attempts),
             "occurred_at": _iso(trace.started_at + trace.e2e),
             "latency_ms": round(trace.e2e * 1000, 3),
+            "operation": trace.operation,
+            "api": trace.api,
             "model": trace.model,
             "stream": trace.stream,
         }

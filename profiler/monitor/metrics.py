@@ -14,7 +14,7 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.multiprocess import MultiProcessCollector
 
-from profiler.trace.phases import LOCAL_PHASES, NETWORK_PHASES, RequestTrace
+from profiler.trace.model import RequestTrace
 
 # OTel GenAI semconv advisory buckets.
 OPERATION_DURATION_BUCKETS = (
@@ -73,7 +73,6 @@ HTTP_DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 
 # A service observes these per call (each observe costs ~4 µs); profiling runs keep every phase.
 MONITORED_PHASES = ("server_wait", "download", "backoff", "queue")
 
-OPERATION = "chat"
 PROVIDER = "openai"
 _GENAI_LABELS = ("gen_ai_operation_name", "gen_ai_provider_name", "gen_ai_request_model")
 
@@ -145,7 +144,7 @@ class ServiceMetrics:
 
     def observe_call(self, trace: RequestTrace) -> None:
         model = trace.model or "unknown"
-        genai = (OPERATION, PROVIDER, model)
+        genai = (trace.operation, PROVIDER, model)
         self.operation_duration.labels(*genai, trace.error_kind or "").observe(trace.e2e)
         if trace.input_tokens is not None:
             self.token_usage.labels(*genai, "input").observe(trace.input_tokens)
@@ -154,10 +153,10 @@ class ServiceMetrics:
         if trace.ttft_s is not None:
             self.time_to_first_chunk.labels(*genai).observe(trace.ttft_s)
         phases = trace.phases
-        self._phase("network").observe(sum(phases[p] for p in NETWORK_PHASES))
-        self._phase("local").observe(sum(phases[p] for p in LOCAL_PHASES))
+        self._phase("network").observe(trace.network)
+        self._phase("local").observe(trace.local)
         for phase in MONITORED_PHASES:
-            self._phase(phase).observe(phases[phase])
+            self._phase(phase).observe(phases[phase] or 0.0)
         if trace.error_kind is not None:
             self.errors.labels(error_kind=trace.error_kind).inc()
         for kind in trace.attempt_errors:

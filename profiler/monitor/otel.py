@@ -15,20 +15,18 @@ from collections.abc import Mapping
 from typing import Any
 
 from profiler.monitor.metrics import (
-    OPERATION,
     OPERATION_DURATION_BUCKETS,
     PROVIDER,
     TIME_TO_FIRST_CHUNK_BUCKETS,
     TOKEN_USAGE_BUCKETS,
 )
-from profiler.report.summary import phase_values
-from profiler.trace.phases import RequestTrace
+from profiler.trace.model import RequestTrace
 
 ENDPOINT_VARIABLE = "OTEL_EXPORTER_OTLP_ENDPOINT"
 
 
-def _unix_ns(trace: RequestTrace, perf_time: float) -> int:
-    return int((trace.started_at + (perf_time - trace.entered)) * 1e9)
+def _unix_ns(trace: RequestTrace, offset: float) -> int:
+    return int((trace.started_at + (offset - trace.start)) * 1e9)
 
 
 class OtelExporter:
@@ -76,7 +74,7 @@ class OtelExporter:
         from opentelemetry.trace import SpanKind, Status, StatusCode
 
         attributes: dict[str, Any] = {
-            "gen_ai.operation.name": OPERATION,
+            "gen_ai.operation.name": trace.operation,
             "gen_ai.provider.name": PROVIDER,
             "gen_ai.request.model": trace.model or "unknown",
         }
@@ -91,9 +89,9 @@ class OtelExporter:
             self.time_to_first_chunk.record(trace.ttft_s, attributes)
 
         span = self._tracer.start_span(
-            f"{OPERATION} {trace.model or 'unknown'}",
+            f"{trace.operation} {trace.model or 'unknown'}",
             kind=SpanKind.CLIENT,
-            start_time=_unix_ns(trace, trace.entered),
+            start_time=_unix_ns(trace, trace.start),
             attributes={
                 **attributes,
                 "profiler.attempts": len(trace.attempts),
@@ -109,8 +107,8 @@ class OtelExporter:
             if attempt.error_kind:
                 event["error.type"] = attempt.error_kind
             span.add_event("attempt", event, timestamp=_unix_ns(trace, attempt.start))
-        for phase, seconds in phase_values(trace).items():
-            if seconds > 0:
+        for phase, seconds in trace.breakdown().items():
+            if seconds:
                 span.add_event(f"phase.{phase}", {"duration_ms": round(seconds * 1000, 3)})
         if trace.error_kind:
             span.set_status(Status(StatusCode.ERROR, trace.error_kind))

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import pstats
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import PurePath
 
 from pyinstrument.frame import Frame
 from pyinstrument.session import Session
+
+from profiler.runs.model import Hotspot, ProfileAttribution
 
 NETWORK = "network"
 BACKOFF = "backoff"
@@ -143,71 +145,39 @@ def classify(
     return LOCAL
 
 
-@dataclass(slots=True)
-class Hotspot:
-    function: str
-    file: str
-    line: int
-    self_s: float
-    calls: int
-
-    @property
-    def label(self) -> str:
-        return f"{self.function} ({_file_name(self.file)}:{self.line})"
+def _categories() -> dict[str, float]:
+    return dict.fromkeys((NETWORK, BACKOFF, IDLE, LOCAL), 0.0)
 
 
-@dataclass(slots=True)
-class Attribution:
-    """Where a profile's time went. ``local_s`` excludes every wait."""
-
-    seconds: dict[str, float] = field(
-        default_factory=lambda: dict.fromkeys((NETWORK, BACKOFF, IDLE, LOCAL), 0.0)
-    )
-    hotspots: list[Hotspot] = field(default_factory=list)  # local functions by self time
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "seconds": {key: round(value, 6) for key, value in self.seconds.items()},
-            "hotspots": [
-                {
-                    "function": h.function,
-                    "file": h.file,
-                    "line": h.line,
-                    "self_ms": round(h.self_s * 1000, 3),
-                    "calls": h.calls,
-                }
-                for h in self.hotspots
-            ],
-        }
-
-
-def attribute_cprofile(stats: pstats.Stats, top: int = 10) -> Attribution:
+def attribute_cprofile(stats: pstats.Stats, top: int = 10) -> ProfileAttribution:
     """Split a cProfile's self time by category; list the top local functions."""
-    attribution = Attribution()
+    seconds = _categories()
     local: list[Hotspot] = []
     for (filename, line, function), (_cc, calls, self_time, _cum, callers) in stats.stats.items():  # type: ignore[attr-defined]
         if function in ("sleep", "<built-in method time.sleep>"):
             # A sleep's time splits by caller: the SDK's retry sleep is back-off, others are local waits.
             for (_f, _l, caller), (_c, _n, edge_self, _edge_cum) in callers.items():
                 category = BACKOFF if caller == "_sleep_for_retry" else IDLE
-                attribution.seconds[category] += edge_self
+                seconds[category] += edge_self
             continue
         category = classify(filename, function)
-        attribution.seconds[category] += self_time
+        seconds[category] += self_time
         if category == LOCAL and function != "<method 'disable' of '_lsprof.Profiler' objects>":
-            local.append(Hotspot(function, filename, line, self_time, calls))
-    local.sort(key=lambda h: h.self_s, reverse=True)
-    attribution.hotspots = local[:top]
-    return attribution
+            local.append(Hotspot(function, filename, line, self_time * 1000.0, calls))
+    local.sort(key=lambda h: h.self_ms, reverse=True)
+    return ProfileAttribution.rounded(seconds, local[:top])
 
 
-def attribute_pyinstrument(session: Session, top: int = 10) -> Attribution:
-    """Split a pyinstrument session's self time by category, with :data:`PYINSTRUMENT_RULES`."""
-    attribution = Attribution()
+def attribute_pyinstrument(session: Session, top: int = 10) -> ProfileAttribution:
+    """Split a pyinstrument session's self time by category, with :data:`PYINSTRUMENT_RULES`.
+
+    pyinstrument samples the stack: it knows time, not how often a function was called.
+    """
+    seconds = _categories()
     root = session.root_frame(trim_stem=False)
     if root is None:
-        return attribution
-    local: dict[tuple[str, str, int], Hotspot] = {}
+        return ProfileAttribution.rounded(seconds, ())
+    local: dict[tuple[str, str, int], float] = {}
     stack = [root]
     while stack:
         frame = stack.pop()
@@ -225,13 +195,13 @@ def attribute_pyinstrument(session: Session, top: int = 10) -> Attribution:
             continue
         callers = [owner.parent.function] if owner.parent is not None else []
         category = classify(file, function, callers, rules=PYINSTRUMENT_RULES)
-        attribution.seconds[category] += self_time
+        seconds[category] += self_time
         if category == LOCAL:
             key = (function, file, owner.line_no or 0)
-            spot = local.setdefault(key, Hotspot(function, file, owner.line_no or 0, 0.0, 0))
-            spot.self_s += self_time
-    attribution.hotspots = sorted(local.values(), key=lambda h: h.self_s, reverse=True)[:top]
-    return attribution
+            local[key] = local.get(key, 0.0) + self_time
+    ranked = sorted(local.items(), key=lambda item: item[1], reverse=True)[:top]
+    hotspots = tuple(Hotspot(f, file, line, t * 1000.0, None) for (f, file, line), t in ranked)
+    return ProfileAttribution.rounded(seconds, hotspots)
 
 
 def _synthetic_children_time(frame: Frame) -> float:

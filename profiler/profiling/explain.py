@@ -1,29 +1,31 @@
-"""What the profiler passes say about local time, for the summary and the verdict."""
+"""What the profiler passes say about local time, for the run and its verdict."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from profiler.profiling.attribution import attribute_cprofile, attribute_pyinstrument
 from profiler.profiling.local_profile import save_local_profile
 from profiler.profiling.passes import CProfilePass, ProfilePass, PyinstrumentPass
+from profiler.runs.model import Attribution, ProfileAttribution
 
 
-def explain(profile_passes: list[ProfilePass], output_dir: Path) -> tuple[dict[str, Any], dict[str, str]]:
-    """(the summary's ``attribution`` section, extra artifacts such as ``local.prof``)."""
-    attribution: dict[str, Any] = {}
-    artifacts: dict[str, str] = {}
+def explain(profile_passes: list[ProfilePass]) -> Attribution | None:
+    """The attribution of every pass that profiled something (None when none did)."""
+    profiles: dict[str, ProfileAttribution] = {}
     for profile_pass in profile_passes:
         if isinstance(profile_pass, CProfilePass) and (stats := profile_pass.stats()) is not None:
-            from_cprofile = attribute_cprofile(stats)
-            attribution["cprofile"] = from_cprofile.to_json()
-            if from_cprofile.hotspots:
-                attribution["top_local"] = from_cprofile.hotspots[0].label
-            artifacts["local_profile"] = str(save_local_profile(stats, output_dir / "local.prof"))
+            profiles["cprofile"] = attribute_cprofile(stats)
         elif isinstance(profile_pass, PyinstrumentPass) and (session := profile_pass.session()) is not None:
-            from_pyinstrument = attribute_pyinstrument(session)
-            attribution["pyinstrument"] = from_pyinstrument.to_json()
-            if from_pyinstrument.hotspots:
-                attribution.setdefault("top_local", from_pyinstrument.hotspots[0].label)
-    return attribution, artifacts
+            profiles["pyinstrument"] = attribute_pyinstrument(session)
+    return Attribution(profiles) if profiles else None
+
+
+def save_profiles(profile_passes: list[ProfilePass], output_dir: Path) -> dict[str, str]:
+    """Write every pass's profile files (and ``local.prof``); returns the artifacts written."""
+    artifacts: dict[str, str] = {}
+    for profile_pass in profile_passes:
+        artifacts.update({name: str(path) for name, path in profile_pass.save(output_dir).items()})
+        if isinstance(profile_pass, CProfilePass) and (stats := profile_pass.stats()) is not None:
+            artifacts["local_profile"] = str(save_local_profile(stats, output_dir / "local.prof"))
+    return artifacts

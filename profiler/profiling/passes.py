@@ -14,7 +14,7 @@ import cProfile
 import pstats
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +54,9 @@ class CProfilePass:
             for profile in self._profiles[1:]:
                 self._merged.add(profile)
         return self._merged
+
+    def has_profile(self) -> bool:
+        return bool(self._profiles)
 
     def save(self, output_dir: Path) -> dict[str, Path]:
         stats = self.stats()
@@ -133,6 +136,9 @@ class PyinstrumentPass:
                 self._combined = Session.combine(self._combined, session)
         return self._combined
 
+    def has_profile(self) -> bool:
+        return bool(self._sessions)
+
     def save(self, output_dir: Path) -> dict[str, Path]:
         session = self.session()
         if session is None:
@@ -146,6 +152,34 @@ class PyinstrumentPass:
 
 
 ProfilePass = CProfilePass | PyinstrumentPass
+
+
+@contextmanager
+def in_every_thread(profile_passes: list[ProfilePass]) -> Iterator[None]:
+    """Profile this thread and every thread started inside the block, with each pass.
+
+    A new thread enters the passes' thread contexts first thing in its own
+    bootstrap (``Thread._bootstrap_inner``), so threads of any subclass and of
+    any pool are covered; threads that were already running are not.
+    """
+    original = threading.Thread._bootstrap_inner  # type: ignore[attr-defined]
+
+    def bootstrap_profiled(thread: threading.Thread) -> None:
+        with ExitStack() as stack:
+            for profile_pass in profile_passes:
+                stack.enter_context(profile_pass.thread_context())
+            original(thread)
+
+    with ExitStack() as stack:
+        for profile_pass in profile_passes:
+            stack.enter_context(profile_pass.thread_context())
+            if isinstance(profile_pass, PyinstrumentPass):
+                stack.enter_context(profile_pass.inside_event_loops())
+        threading.Thread._bootstrap_inner = bootstrap_profiled  # type: ignore[attr-defined]
+        try:
+            yield
+        finally:
+            threading.Thread._bootstrap_inner = original  # type: ignore[attr-defined]
 
 
 def passes_for(choice: str) -> list[ProfilePass]:

@@ -1,164 +1,208 @@
-"""The console report: what a developer reads after ``python -m profiler.run``."""
+"""The console report: what a developer reads after ``python -m profiler.run``.
+
+Off a terminal (piped to a file, a CI log) nothing is wrapped or cut: commands
+stay pasteable and figures whole (:func:`make_console`).
+"""
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
-from typing import Any
+from typing import TextIO
 
 from rich.console import Console
 from rich.table import Table
 
+from profiler.report.snakeviz import view_command
 from profiler.report.verdict import verdict
+from profiler.runs import Distribution, Run
+from profiler.runs.model import MEASURED_TRACE_ONLY
+from profiler.trace.phases import PHASES, TOTALS, help_of
 
-_PHASE_HELP = {
-    "local_pre": "SDK entry → request sent to the HTTP client (building the request)",
-    "queue": "waiting for a pooled connection",
-    "connect": "TCP connect (DNS inside)",
-    "tls": "TLS handshake",
-    "send": "sending headers and body",
-    "server_wait": "request sent → response headers",
-    "server_processing": "  of which the server reported (openai-processing-ms)",
-    "download": "response body (streams: time blocked on chunks)",
-    "local_post": "body received → SDK returns (parsing, validation)",
-    "caller": "your code between stream chunks",
-    "backoff": "the SDK's sleep between retries",
-    "network": "connect + tls + send + server_wait + download",
-    "local": "local_pre + local_post + caller",
-}
+# Wide enough for any line we print: a console that is not a terminal has no width of its own.
+UNWRAPPED_WIDTH = 10_000
+MISSING = "—"
 
 
-def _fmt(value: float | None, unit: str = "") -> str:
-    if value is None:
-        return "–"
-    return f"{value:,.1f}{unit}"
+def make_console(file: TextIO | None = None, *, stderr: bool = False) -> Console:
+    """A console that wraps to the terminal, and never wraps or truncates when piped."""
+    stream = file or (sys.stderr if stderr else sys.stdout)
+    is_terminal = hasattr(stream, "isatty") and stream.isatty()
+    if is_terminal or os.environ.get("COLUMNS"):
+        return Console(file=stream, highlight=False)
+    return Console(file=stream, highlight=False, width=UNWRAPPED_WIDTH, soft_wrap=True)
 
 
-def _percentiles(stats: dict[str, float]) -> str:
-    return " · ".join(f"{key} {_fmt(stats[key], ' ms')}" for key in ("p50", "p90", "p99", "max"))
+def _ms(value: float | None) -> str:
+    return MISSING if value is None else f"{value:,.1f} ms"
 
 
-def requests_table(summary: dict[str, Any]) -> Table:
-    table = Table(title="Requests (trace-only pass)", title_justify="left", show_header=False, box=None)
+def _percentiles(stats: Distribution) -> str:
+    return " · ".join(f"{key} {_ms(getattr(stats, key))}" for key in ("p50", "p90", "p99", "max"))
+
+
+def _source(run: Run) -> str:
+    return "trace-only pass" if run.passes.figures == MEASURED_TRACE_ONLY else "profilers attached"
+
+
+def requests_table(run: Run) -> Table:
+    figures = run.figures
+    table = Table(title=f"Calls ({_source(run)})", title_justify="left", show_header=False, box=None)
     table.add_column(style="bold")
     table.add_column()
-    requests, attempts = summary["requests"], summary["attempts"]
     table.add_row(
-        "requests",
-        f"{requests['started']} started, {requests['succeeded']} succeeded, {requests['failed']} failed",
+        "calls", f"{figures.started} started, {figures.succeeded} succeeded, {figures.failed} failed"
     )
-    table.add_row("error rate", f"{summary['error_rate'] * 100:.1f}%")
-    if summary["errors"]:
-        rates = summary["error_rates"]
+    if len(figures.calls_by_api) > 1 or (
+        figures.calls_by_api and "chat.completions" not in figures.calls_by_api
+    ):
+        table.add_row("by API", ", ".join(f"{api} {count}" for api, count in figures.calls_by_api.items()))
+    table.add_row("error rate", MISSING if figures.error_rate is None else f"{figures.error_rate:.1%}")
+    if figures.errors:
+        rates = figures.error_rates
         table.add_row(
-            "errors (final)", ", ".join(f"{k} {v} ({rates[k]:.1%})" for k, v in summary["errors"].items())
+            "errors (final)", ", ".join(f"{k} {v} ({rates[k]:.1%})" for k, v in figures.errors.items())
         )
-    if summary.get("attempt_errors"):
+    if figures.attempt_errors:
+        table.add_row("errors (attempts)", ", ".join(f"{k} {v}" for k, v in figures.attempt_errors.items()))
+    table.add_row("attempts", f"{figures.attempts} ({figures.retried} retries)")
+    table.add_row("connections", f"{figures.connections_new} new, {figures.connections_reused} reused")
+    if figures.latency:
+        table.add_row("latency", _percentiles(figures.latency))
+    streaming = figures.streaming
+    if streaming is not None:
+        for label, stats in (("TTFT", streaming.ttft), ("ITL", streaming.itl), ("TPOT", streaming.tpot)):
+            if stats is not None:
+                table.add_row(label, _percentiles(stats))
+    queue = figures.breakdown["queue"]
+    if queue is not None and queue.p99 >= 1.0:
         table.add_row(
-            "errors (attempts)", ", ".join(f"{k} {v}" for k, v in summary["attempt_errors"].items())
+            "client queue", f"waiting for a pooled connection p50 {_ms(queue.p50)} · p99 {_ms(queue.p99)}"
         )
-    table.add_row("attempts", f"{attempts['total']} ({attempts['retried']} retries)")
-    connections = summary["connections"]
-    table.add_row("connections", f"{connections['new']} new, {connections['reused']} reused")
-    latency = summary.get("latency_ms")
-    if latency:
-        table.add_row("latency", _percentiles(latency))
-    for key, label in (("ttft_ms", "TTFT"), ("itl_ms", "ITL"), ("tpot_ms", "TPOT")):
-        stats = summary.get(key)
-        if stats:
-            table.add_row(label, _percentiles(stats))
-    queue = summary["breakdown_ms"]["queue"]
-    if queue["p99"] >= 1.0:
-        table.add_row(
-            "client queue",
-            f"waiting for a pooled connection p50 {queue['p50']:,.1f} ms · p99 {queue['p99']:,.1f} ms",
-        )
-    table.add_row(
-        "throughput", f"{summary['throughput_rps'] or 0:.2f} requests/s over {summary['wall_s']:.2f} s"
-    )
+    if figures.throughput_rps is not None:
+        table.add_row("throughput", f"{figures.throughput_rps:.2f} calls/s over {figures.wall_s:.2f} s")
     return table
 
 
-def phases_table(summary: dict[str, Any], explain: bool = True) -> Table:
-    table = Table(title="Where each call's time went (trace-only pass)", title_justify="left")
-    table.add_column("phase")
-    table.add_column("mean", justify="right")
-    table.add_column("p50", justify="right")
-    table.add_column("p99", justify="right")
+def phases_table(run: Run, explain: bool = True) -> Table:
+    """The leaves partition the calls' time (their shares add up to 100%); totals and parts are marked."""
+    breakdown = run.figures.breakdown
+    table = Table(title=f"Where each call's time went ({_source(run)})", title_justify="left")
+    for name, justify in (("phase", "left"), ("mean", "right"), ("p50", "right"), ("p99", "right")):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
     table.add_column("share", justify="right")
     if explain:
         table.add_column("what it is", style="dim", no_wrap=True, overflow="ellipsis")
-    breakdown = summary["breakdown_ms"]
-    call_total = sum(
-        breakdown[k]["total"] for k in breakdown if k not in ("server_processing", "network", "local")
+    leaf_total = sum(stats.total for p in PHASES if p.leaf and (stats := breakdown[p.name]) is not None)
+
+    def row(label: str, key: str, share: str, style: str | None = None) -> None:
+        stats = breakdown[key]
+        cells = [
+            label,
+            *(_ms(getattr(stats, s)) if stats else MISSING for s in ("mean", "p50", "p99")),
+            share,
+        ]
+        table.add_row(*cells, *([help_of(key)] if explain else []), style=style)
+
+    def share_of(key: str) -> str:
+        stats = breakdown[key]
+        return f"{stats.total / leaf_total:.1%}" if stats is not None and leaf_total else MISSING
+
+    for phase in PHASES:
+        if phase.leaf:
+            row(phase.name, phase.name, share_of(phase.name))
+        elif phase.name == "server_processing":
+            reported = run.figures.server_processing_reported
+            note = f"{reported} of {run.figures.started} calls" if reported != run.figures.started else ""
+            row(f"  ↳ {phase.name}", phase.name, note or "(part)", style="dim")
+    table.add_section()
+    for total in TOTALS:
+        row(f"Σ {total.name}", total.name, share_of(total.name), style="bold")
+    return table
+
+
+def wall_table(run: Run) -> Table:
+    """The run's wall time, by what was going on: the program's own code between calls included."""
+    figures = run.figures
+    split, wall = figures.split, figures.wall_s
+    table = Table(title=f"Wall time {wall:.2f} s, by what was going on", title_justify="left")
+    table.add_column("")
+    table.add_column("seconds", justify="right")
+    table.add_column("share", justify="right")
+    backoff = figures.breakdown["backoff"]
+    rows = (
+        ("network (some call waiting on it)", split.network),
+        ("back-off (no call on the network)", split.backoff),
+        ("local inside calls (SDK work, queueing, stream consumers)", split.local_in_calls),
+        ("your code between calls (no call in flight)", split.local_between_calls),
     )
-    for phase, stats in breakdown.items():
-        share = stats["total"] / call_total * 100 if call_total else 0.0
-        style = "bold" if phase in ("network", "local") else None
-        table.add_row(
-            phase,
-            _fmt(stats["mean"], " ms"),
-            _fmt(stats["p50"], " ms"),
-            _fmt(stats["p99"], " ms"),
-            f"{share:.1f}%",
-            *([_PHASE_HELP.get(phase, "")] if explain else []),
-            style=style,
+    for label, seconds in rows:
+        table.add_row(label, f"{seconds:,.2f}", f"{seconds / wall:.0%}" if wall > 0 else MISSING)
+    if backoff is not None and backoff.total > 0 and figures.retried:
+        table.caption = (
+            f"{figures.retried} retries slept {backoff.total / 1000:,.2f} s in all; "
+            "back-off above counts only "
+            "the part when no other call was on the network."
         )
     return table
 
 
-def hotspots_table(attribution: dict[str, Any], top: int = 5) -> Table | None:
+def hotspots_table(run: Run, top: int = 5) -> Table | None:
     """Top local functions by self time, waits taken out (from the cProfile pass)."""
-    source = attribution.get("cprofile") or attribution.get("pyinstrument")
-    if not source or not source["hotspots"]:
+    if run.attribution is None:
         return None
-    seconds = source["seconds"]
+    name, profile = next(
+        (
+            (n, run.attribution.profiles[n])
+            for n in ("cprofile", "pyinstrument")
+            if n in run.attribution.profiles
+        ),
+        (None, None),
+    )
+    if profile is None or not profile.hotspots:
+        return None
+    seconds = profile.seconds
     title = (
-        "Local hotspots, waits taken out (profiler pass: "
-        f"network {seconds['network']:.2f} s · back-off {seconds['backoff']:.2f} s · "
-        f"idle {seconds['idle']:.2f} s · local {seconds['local']:.2f} s)"
+        f"Local hotspots, waits taken out ({name} pass: "
+        + " · ".join(f"{key} {value:.2f} s" for key, value in seconds.items())
+        + ")"
     )
     table = Table(title=title, title_justify="left")
     table.add_column("function")
     table.add_column("self", justify="right")
     table.add_column("calls", justify="right")
-    for spot in source["hotspots"][:top]:
-        location = (
-            f"{Path(spot['file']).name}:{spot['line']}" if spot["file"] not in ("~", "") else "built-in"
-        )
-        table.add_row(f"{spot['function']} ({location})", f"{spot['self_ms']:,.1f} ms", str(spot["calls"]))
+    for spot in profile.hotspots[:top]:
+        location = f"{Path(spot.file).name}:{spot.line}" if spot.file not in ("~", "") else "built-in"
+        calls = MISSING if spot.calls is None else f"{spot.calls:,}"
+        table.add_row(f"{spot.function} ({location})", _ms(spot.self_ms), calls)
     return table
 
 
-def print_report(console: Console, summary: dict[str, Any], output_dir: str) -> None:
+def print_report(console: Console, run: Run) -> None:
     console.print()
-    console.print(requests_table(summary))
-    console.print()
-    console.print(phases_table(summary, explain=console.width >= 120))
-    split, wall = summary["split_s"], summary["wall_s"]
-    if wall > 0:
-        shares = " · ".join(f"{key} {split[key] / wall:.0%}" for key in ("network", "backoff", "local"))
-        console.print(f"Wall time {wall:.2f} s: {shares}  [dim](union over concurrent calls)[/dim]")
-    hotspots = hotspots_table(summary.get("attribution", {}))
+    console.print(requests_table(run))
+    if run.figures.started:
+        console.print()
+        console.print(phases_table(run, explain=console.width >= 120))
+        console.print()
+        console.print(wall_table(run))
+    hotspots = hotspots_table(run)
     if hotspots is not None:
         console.print()
         console.print(hotspots)
     console.print()
-    console.print(f"[bold]Verdict:[/bold] {verdict(summary)}")
-    artifacts = summary.get("artifacts", {})
-    if artifacts:
+    console.print(f"[bold]Verdict:[/bold] {verdict(run)}")
+    if run.artifacts:
         console.print()
-        console.print("[bold]Artifacts[/bold] in " + output_dir)
-        for name, path in artifacts.items():
+        console.print(f"[bold]Artifacts[/bold] in {run.path}")
+        for name, path in run.artifacts.items():
             console.print(f"  {name:<20} {path}")
-    if "cprofile" in artifacts:
+    if "cprofile" in run.artifacts:
         console.print()
         console.print(
             "Profiles come from separate passes (profilers slow calls down); the figures above do not."
         )
-        console.print(
-            f"View the cProfile profile:  [bold]snakeviz -s -H 127.0.0.1 {artifacts['cprofile']}[/bold]"
-        )
-        if "local_profile" in artifacts:
-            console.print(
-                f"Local work only:            snakeviz -s -H 127.0.0.1 {artifacts['local_profile']}"
-            )
+        console.print(f"View the cProfile profile:  [bold]{view_command(run.artifacts['cprofile'])}[/bold]")
+        if "local_profile" in run.artifacts:
+            console.print(f"Local work only:            {view_command(run.artifacts['local_profile'])}")

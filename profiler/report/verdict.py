@@ -2,29 +2,45 @@
 
 from __future__ import annotations
 
-from typing import Any
+from profiler.runs import Run
 
 # Below this share, local time is too small to be worth naming a function for.
 _NAME_HOTSPOT_FROM = 0.05
 
 
-def _server_share(summary: dict[str, Any]) -> float:
+def _server_share(run: Run) -> float:
     """The part of network time that was the server thinking (server_wait over all network phases)."""
-    breakdown = summary["breakdown_ms"]
-    network = breakdown["network"]["total"]
-    return breakdown["server_wait"]["total"] / network if network else 0.0
+    network, server_wait = run.figures.breakdown["network"], run.figures.breakdown["server_wait"]
+    if network is None or server_wait is None or network.total <= 0:
+        return 0.0
+    return server_wait.total / network.total
 
 
-def verdict(summary: dict[str, Any]) -> str:
-    """Name the largest share of wall time, then the others, from ``split_s``."""
-    wall = summary["wall_s"]
-    if summary["requests"]["started"] == 0 or wall <= 0:
-        return "no request was made."
-    split = summary["split_s"]
-    network, backoff, local = (split[k] / wall for k in ("network", "backoff", "local"))
-    server = network * _server_share(summary)
-    hotspot = summary.get("attribution", {}).get("top_local")
+def _nothing_recorded(run: Run) -> str:
+    served = run.target.requests_served
+    if served:
+        return (
+            f"0 calls recorded; the simulator served {served} request{'s' if served != 1 else ''}: "
+            "they were made by a client the profiler does not instrument (not the openai SDK?)."
+        )
+    return "0 calls recorded: the program made no OpenAI API call."
+
+
+def verdict(run: Run) -> str:
+    """Name the largest share of wall time, then the others, from the wall-time split."""
+    figures = run.figures
+    wall = figures.wall_s
+    if figures.started == 0 or wall <= 0:
+        return _nothing_recorded(run)
+    split = figures.split
+    network, backoff, local = split.network / wall, split.backoff / wall, split.local / wall
+    between = split.local_between_calls / wall
+    server = network * _server_share(run)
+    top = run.attribution.top_local if run.attribution is not None else None
+    hotspot = top.label if top is not None else None
     local_text = f"local processing {local:.0%}"
+    if between >= _NAME_HOTSPOT_FROM:
+        local_text += f" ({between:.0%} in your code between calls)"
     if hotspot and local >= _NAME_HOTSPOT_FROM:
         local_text += f", most of it in {hotspot}"
     network_text = f"waiting on the server {server:.0%} (network in all {network:.0%})"
@@ -39,10 +55,12 @@ def verdict(summary: dict[str, Any]) -> str:
             text = f"Network transfer: {network:.0%} of wall time, the server only {server:.0%}; {local_text}"
     else:
         text = f"Local processing: {local:.0%} of wall time"
+        if between >= _NAME_HOTSPOT_FROM:
+            text += f" ({between:.0%} in your code between calls)"
         text += f", most of it in {hotspot}" if hotspot else ""
         text += f"; {network_text}"
     if backoff and not backoff >= max(network, local):
         text += f"; back-off {backoff:.0%}"
-    if summary["error_rate"] > 0:
-        text += f"; {summary['error_rate']:.0%} of requests failed"
+    if figures.error_rate:
+        text += f"; {figures.error_rate:.0%} of calls failed"
     return text + "."

@@ -1,18 +1,26 @@
-"""Instrumentation of the OpenAI SDK: every ``chat.completions.create`` call,
-sync or async, becomes a :class:`CallRecording` in the active :class:`Collector`.
+"""Instrumentation of the OpenAI SDK: every HTTP request the SDK makes, sync or async,
+whichever method issued it, becomes a :class:`CallRecording` in the active :class:`Collector`.
 
-How it hooks in, and why there:
+Where it hooks in, and why there:
 
-* ``Completions.create`` (and the async twin) is wrapped at class level, so every
-  client is covered, including ``with_raw_response`` / ``with_streaming_response``
-  (they call ``create``) and clients built with their own ``http_client``. The
-  wrapper takes the entry/exit time and the thread's CPU time.
-* The SDK's HTTP client (``httpx2``) gets a request hook that marks the start
-  of each attempt and sets httpcore's ``trace`` extension, so every
-  connect/TLS/send/wait/download step of every attempt is timestamped, and a
-  response hook that keeps the status, ``x-request-id`` and
-  ``openai-processing-ms`` of each attempt. No other header is read.
-* Streams get their iterator replaced by one that times each chunk.
+* ``SyncAPIClient.request`` / ``AsyncAPIClient.request``: every request of the
+  SDK passes there — ``create``, ``parse``, the stream helpers, raw and
+  streaming responses, pagination, the low-level ``client.post`` — and the
+  SDK's retries loop inside it, so one call there is one call for its caller,
+  and every attempt is seen.
+* The public methods of the generation APIs (``chat.completions``,
+  ``responses``, ``completions``, ``embeddings``) only mark when the caller
+  entered them, so the time they spend building the request is ``local_pre``,
+  and which method it was. A method that calls another is still one call.
+* The SDK's HTTP client (``httpx2``) gets a request hook that marks each
+  attempt and sets httpcore's ``trace`` extension, so every connect/TLS/send/
+  wait/download step is timestamped, and a response hook that keeps the status,
+  ``x-request-id``, ``openai-processing-ms`` and ``retry-after`` of each
+  attempt. No other header is read.
+* ``Stream.__init__`` / ``AsyncStream.__init__``: a stream of a recorded
+  response gets its iterator replaced by one that times each chunk, however
+  late it is built (a raw response parsed later included); ``_parse`` of a
+  recorded response keeps its usage.
 
 When no collector is active the wrappers cost one global read and call through.
 """
@@ -20,27 +28,52 @@ When no collector is active the wrappers cost one global read and call through.
 from __future__ import annotations
 
 import functools
+import importlib
+import inspect
 import time
 import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from typing import Any
 
-import openai
-from openai.resources.chat.completions import completions as _completions
+from openai import _base_client, _legacy_response, _response, _streaming
 
-from profiler.monitor.errors import kind_of_exception
 from profiler.trace.events import Outcome, trace_code
+from profiler.trace.exceptions import kind_of_exception
+from profiler.trace.operations import normalise_path, operation_of
 from profiler.trace.recording import AttemptResponse, CallRecording, Collector
 from profiler.trace.stream import atimed_chunks, timed_chunks
 
 _active_collector: Collector | None = None  # the run's: seen from every thread
 _local_collector: ContextVar[Collector | None] = ContextVar("profiler_local_collector", default=None)
 _current_call: ContextVar[CallRecording | None] = ContextVar("profiler_current_call", default=None)
+# Set by a public SDK method while it builds its request: (perf_counter, thread CPU, "resource.method").
+_method_entry: ContextVar[tuple[float, float, str] | None] = ContextVar("profiler_method_entry", default=None)
 _hooked_clients: weakref.WeakSet[Any] = weakref.WeakSet()
-_originals: dict[type, Callable[..., Any]] = {}
+_installed = False
 _FAILED = int(Outcome.FAILED)
+RECORDING_KEY = "profiler.recording"  # where a response's recording is kept, in its extensions
+
+# The public methods whose request building counts as part of the call (module path, class, methods).
+_GENERATION_METHODS: tuple[tuple[str, str, str, tuple[str, ...]], ...] = (
+    ("openai.resources.chat.completions.completions", "Completions", "chat.completions", ("create", "parse")),
+    ("openai.resources.responses.responses", "Responses", "responses", ("create", "parse", "retrieve")),
+    ("openai.resources.completions", "Completions", "completions", ("create",)),
+    ("openai.resources.embeddings", "Embeddings", "embeddings", ("create",)),
+)
+
+
+def active_collector() -> Collector | None:
+    return _local_collector.get() or _active_collector
+
+
+def current_call() -> CallRecording | None:
+    """The call whose request is being made in this thread or task, if any."""
+    return _current_call.get()
+
+
+# --- httpx2 event hooks: one attempt each --------------------------------------------------------
 
 
 def _make_tracer(recording: CallRecording, chained: Callable[..., Any] | None) -> Callable[[str, dict], None]:
@@ -98,6 +131,7 @@ def _keep_response(response: Any) -> None:
             retry_after=headers.get("retry-after"),
         )
     )
+    response.extensions[RECORDING_KEY] = recording
 
 
 def _on_request(request: Any) -> None:
@@ -121,109 +155,190 @@ def _hook_http_client(sdk_client: Any, is_async: bool) -> None:
     if http_client is None or http_client in _hooked_clients:
         return
     hooks = http_client.event_hooks  # the client's own lists: inserting is enough
-    if is_async:
-        hooks["request"].insert(0, _on_request_async)
-        hooks["response"].insert(0, _on_response_async)
-    else:
-        hooks["request"].insert(0, _on_request)
-        hooks["response"].insert(0, _on_response)
+    hooks["request"].insert(0, _on_request_async if is_async else _on_request)
+    hooks["response"].insert(0, _on_response_async if is_async else _on_response)
     _hooked_clients.add(http_client)
 
 
-def _begin(collector: Collector, resource: Any, kwargs: dict[str, Any], is_async: bool) -> CallRecording:
-    _hook_http_client(resource._client, is_async)
+# --- one call: the scope shared by the sync and async request wrappers -------------------------
+
+
+class _CallScope:
+    """Entered around the SDK's ``request``: the call's recording is current inside it."""
+
+    __slots__ = ("_cpu_before", "_token", "recording")
+
+    def __init__(self, recording: CallRecording, cpu_before: float | None) -> None:
+        self.recording = recording
+        self._cpu_before = cpu_before
+        self._token: Token[CallRecording | None] | None = None
+
+    def __enter__(self) -> CallRecording:
+        self._token = _current_call.set(self.recording)
+        return self.recording
+
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
+        recording = self.recording
+        if self._cpu_before is not None:
+            recording.cpu_s = time.thread_time() - self._cpu_before
+        recording.exited = time.perf_counter()
+        assert self._token is not None
+        _current_call.reset(self._token)
+        if exc is not None:
+            if isinstance(exc, KeyboardInterrupt | SystemExit):
+                recording.interrupted = True
+            else:
+                recording.error_kind = kind_of_exception(exc)
+                recording.error_type = type(exc).__name__
+        if exc is not None or not recording.stream_wrapped:
+            recording.done()  # a stream's call ends with its last chunk instead
+
+
+def _begin(sdk_client: Any, options: Any, stream: bool, is_async: bool) -> _CallScope | None:
+    collector = _local_collector.get() or _active_collector
+    if collector is None or _current_call.get() is not None:
+        return None
+    _hook_http_client(sdk_client, is_async)
     recording = collector.new_call()
-    recording.model = kwargs.get("model")
-    recording.n = kwargs.get("n") or 1
-    recording.stream = bool(kwargs.get("stream"))
-    return recording
+    entry = _method_entry.get()
+    cpu_before = None if is_async else time.thread_time()
+    if entry is not None:
+        entered, method_cpu, recording.method = entry
+        recording.started_at -= recording.entered - entered
+        recording.entered = entered
+        cpu_before = None if is_async else method_cpu
+    path = normalise_path(str(options.url), sdk_client.base_url.raw_path.decode("ascii", "replace"))
+    recording.operation, recording.api = operation_of(options.method, path)
+    body = options.json_data
+    if isinstance(body, dict):
+        model = body.get("model")
+        recording.model = model if isinstance(model, str) else None
+        n = body.get("n")
+        recording.n = n if isinstance(n, int) and n > 0 else 1
+    recording.stream = bool(stream)
+    return _CallScope(recording, cpu_before)
 
 
-def _keep_usage(recording: CallRecording, result: Any) -> None:
-    usage = getattr(result, "usage", None)  # a ChatCompletion; raw responses are parsed later, if ever
-    if usage is not None:
-        recording.usage_output_tokens = getattr(usage, "completion_tokens", None)
-        recording.usage_input_tokens = getattr(usage, "prompt_tokens", None)
+def _wrap_request(original: Callable[..., Any]) -> Callable[..., Any]:
+    if inspect.iscoroutinefunction(original):
+
+        @functools.wraps(original)
+        async def arequest(self: Any, cast_to: Any, options: Any, *args: Any, **kwargs: Any) -> Any:
+            scope = _begin(self, options, kwargs.get("stream", False), is_async=True)
+            if scope is None:
+                return await original(self, cast_to, options, *args, **kwargs)
+            with scope:
+                return await original(self, cast_to, options, *args, **kwargs)
+
+        return arequest
+
+    @functools.wraps(original)
+    def request(self: Any, cast_to: Any, options: Any, *args: Any, **kwargs: Any) -> Any:
+        scope = _begin(self, options, kwargs.get("stream", False), is_async=False)
+        if scope is None:
+            return original(self, cast_to, options, *args, **kwargs)
+        with scope:
+            return original(self, cast_to, options, *args, **kwargs)
+
+    return request
 
 
-def _fail(recording: CallRecording, exc: BaseException) -> None:
-    if isinstance(exc, KeyboardInterrupt | SystemExit):
-        recording.interrupted = True
+@contextmanager
+def _entered(label: str) -> Iterator[None]:
+    token = _method_entry.set((time.perf_counter(), time.thread_time(), label))
+    try:
+        yield
+    finally:
+        _method_entry.reset(token)
+
+
+def _wrap_method(original: Callable[..., Any], label: str) -> Callable[..., Any]:
+    # The SDK decorates some async methods (``@required_args``) with a plain function: look beneath.
+    if inspect.iscoroutinefunction(inspect.unwrap(original)):
+
+        @functools.wraps(original)
+        async def amethod(*args: Any, **kwargs: Any) -> Any:
+            if (_active_collector is None and _local_collector.get() is None) or _method_entry.get():
+                return await original(*args, **kwargs)
+            with _entered(label):
+                return await original(*args, **kwargs)
+
+        return amethod
+
+    @functools.wraps(original)
+    def method(*args: Any, **kwargs: Any) -> Any:
+        if (_active_collector is None and _local_collector.get() is None) or _method_entry.get():
+            return original(*args, **kwargs)
+        with _entered(label):
+            return original(*args, **kwargs)
+
+    return method
+
+
+# --- what the call's response becomes: a stream to time, a body with usage ---------------------
+
+
+def _wrap_stream_init(original: Callable[..., Any], timed: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(original)
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        recording = self.response.extensions.get(RECORDING_KEY)
+        if recording is not None and not recording.stream_wrapped:
+            recording.stream_wrapped = True
+            self._iterator = timed(self._iterator, recording)
+
+    return __init__
+
+
+def keep_usage(recording: CallRecording, result: Any) -> None:
+    """Token counts of a parsed body, whichever API's names it uses."""
+    usage = getattr(result, "usage", None)
+    if usage is None:
         return
-    recording.error_kind = kind_of_exception(exc)
-    recording.error_type = type(exc).__name__
+    output = getattr(usage, "completion_tokens", None)
+    if output is None:
+        output = getattr(usage, "output_tokens", None)
+    prompt = getattr(usage, "prompt_tokens", None)
+    if prompt is None:
+        prompt = getattr(usage, "input_tokens", None)
+    recording.usage_output_tokens = output if isinstance(output, int) else None
+    recording.usage_input_tokens = prompt if isinstance(prompt, int) else None
 
 
-def _wrap_sync(original: Callable[..., Any]) -> Callable[..., Any]:
+def _wrap_parse(original: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(original)
-    def create(self: Any, *args: Any, **kwargs: Any) -> Any:
-        collector = _local_collector.get() or _active_collector
-        if collector is None or _current_call.get() is not None:
-            return original(self, *args, **kwargs)
-        recording = _begin(collector, self, kwargs, is_async=False)
-        token = _current_call.set(recording)
-        cpu_before = time.thread_time()
-        try:
-            result = original(self, *args, **kwargs)
-        except BaseException as exc:
-            _fail(recording, exc)
-            raise
-        finally:
-            recording.cpu_s = time.thread_time() - cpu_before
-            recording.exited = time.perf_counter()
-            _current_call.reset(token)
-        if isinstance(result, openai.Stream):
-            result._iterator = timed_chunks(result._iterator, recording)
-        else:
-            _keep_usage(recording, result)
+    def _parse(self: Any, *args: Any, **kwargs: Any) -> Any:
+        result = original(self, *args, **kwargs)
+        recording = self.http_response.extensions.get(RECORDING_KEY)
+        if recording is not None:
+            keep_usage(recording, result)
         return result
 
-    return create
-
-
-def _wrap_async(original: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(original)
-    async def create(self: Any, *args: Any, **kwargs: Any) -> Any:
-        collector = _local_collector.get() or _active_collector
-        if collector is None or _current_call.get() is not None:
-            return await original(self, *args, **kwargs)
-        recording = _begin(collector, self, kwargs, is_async=True)
-        token = _current_call.set(recording)
-        try:
-            result = await original(self, *args, **kwargs)
-        except BaseException as exc:
-            _fail(recording, exc)
-            raise
-        finally:
-            # CPU time of one coroutine cannot be told apart from its neighbours' on the same thread.
-            recording.exited = time.perf_counter()
-            _current_call.reset(token)
-        if isinstance(result, openai.AsyncStream):
-            result._iterator = atimed_chunks(result._iterator, recording)
-        else:
-            _keep_usage(recording, result)
-        return result
-
-    return create
+    return _parse
 
 
 def install() -> None:
-    """Wrap the SDK's create methods (idempotent)."""
-    for cls, wrap in ((_completions.Completions, _wrap_sync), (_completions.AsyncCompletions, _wrap_async)):
-        if cls not in _originals:
-            _originals[cls] = cls.create
-            cls.create = wrap(cls.create)
-
-
-def uninstall() -> None:
-    for cls, original in _originals.items():
-        cls.create = original
-    _originals.clear()
+    """Patch the SDK's classes once per process; inactive until a collector is set."""
+    global _installed
+    if _installed:
+        return
+    _installed = True
+    for cls in (_base_client.SyncAPIClient, _base_client.AsyncAPIClient):
+        cls.request = _wrap_request(cls.request)  # type: ignore[method-assign]
+    _streaming.Stream.__init__ = _wrap_stream_init(_streaming.Stream.__init__, timed_chunks)  # type: ignore[method-assign]
+    _streaming.AsyncStream.__init__ = _wrap_stream_init(_streaming.AsyncStream.__init__, atimed_chunks)  # type: ignore[method-assign]
+    for cls in (_response.BaseAPIResponse, _legacy_response.LegacyAPIResponse):
+        cls._parse = _wrap_parse(cls._parse)  # type: ignore[method-assign]
+    for module_name, class_name, resource, methods in _GENERATION_METHODS:
+        module = importlib.import_module(module_name)
+        for cls in (getattr(module, class_name), getattr(module, "Async" + class_name)):
+            for name in methods:
+                setattr(cls, name, _wrap_method(getattr(cls, name), f"{resource}.{name}"))
 
 
 @contextmanager
 def collecting(collector: Collector | None = None) -> Iterator[Collector]:
-    """Record every chat completion call made inside the block."""
+    """Record every SDK call made inside the block, from any thread."""
     global _active_collector
     install()
     collector = collector or Collector()
@@ -247,3 +362,6 @@ def collecting_here(collector: Collector | None = None) -> Iterator[Collector]:
         yield collector
     finally:
         _local_collector.reset(token)
+
+
+__all__ = ["RECORDING_KEY", "active_collector", "collecting", "collecting_here", "current_call", "install"]

@@ -2,7 +2,7 @@
 
 Everything here is cheap to append to: timestamps go into ``array('d')`` and
 event codes into a ``bytearray``. Phases are derived afterwards by pure
-functions in :mod:`profiler.trace.phases`, never while the call runs.
+functions in :mod:`profiler.trace.derive`, never while the call runs.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from array import array
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import count
 
@@ -29,11 +30,13 @@ class AttemptResponse:
 
 @dataclass(slots=True, eq=False)
 class CallRecording:
-    """Everything measured about one ``chat.completions.create`` call."""
+    """Everything measured about one SDK call."""
 
     call_id: int
     entered: float  # perf_counter at SDK entry
     started_at: float  # unix time at SDK entry, for humans
+    operation: str = "chat"
+    api: str = "chat.completions"
     model: str | None = None
     n: int = 1
     stream: bool = False
@@ -56,14 +59,13 @@ class CallRecording:
     usage_output_tokens: int | None = None
     usage_input_tokens: int | None = None
     interrupted: bool = False  # cut short by Ctrl-C or exit: kept, but not counted as a failure
+    method: str | None = None  # the public SDK method the caller called, when it is one we mark
+    stream_wrapped: bool = False  # its stream's chunks are being timed
+    on_done: Callable[[CallRecording], None] | None = None
 
     def mark_attempt(self) -> None:
         self.times.append(time.perf_counter())
         self.codes.append(ATTEMPT_STARTED)
-
-    def add_event(self, code: int, at: float) -> None:
-        self.times.append(at)
-        self.codes.append(code)
 
     @property
     def attempts(self) -> int:
@@ -75,19 +77,33 @@ class CallRecording:
             return False
         return not self.stream or self.error_kind is not None or self.stream_ended is not None
 
+    def done(self) -> None:
+        """The call is over for its caller (returned, raised, or its stream ended). Once."""
+        on_done, self.on_done = self.on_done, None
+        if on_done is not None:
+            on_done(self)
+
 
 class Collector:
-    """Holds the recordings of one run. Appends are atomic under the GIL."""
+    """Holds the recordings of one run. Appends are atomic under the GIL.
 
-    def __init__(self) -> None:
+    ``on_done`` hears of every call as it ends (a progress bar counts it, with
+    the same verdict the summary will give: failed when ``error_kind`` is set).
+    """
+
+    def __init__(self, on_done: Callable[[CallRecording], None] | None = None) -> None:
         self.recordings: list[CallRecording] = []
+        self.on_done = on_done
         self._ids = count(1)
         self._lock = threading.Lock()
         self.origin = time.perf_counter()
+        self.started_at = time.time()
 
     def new_call(self) -> CallRecording:
         with self._lock:
             call_id = next(self._ids)
-        recording = CallRecording(call_id=call_id, entered=time.perf_counter(), started_at=time.time())
+        recording = CallRecording(
+            call_id=call_id, entered=time.perf_counter(), started_at=time.time(), on_done=self.on_done
+        )
         self.recordings.append(recording)
         return recording

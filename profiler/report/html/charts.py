@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 from bokeh.models import ColumnDataSource, DataRange1d, FactorRange, HoverTool
@@ -16,8 +15,9 @@ from bokeh.models.annotations import Legend, Span
 from bokeh.models.renderers import DataRenderer
 from bokeh.plotting import figure
 
-from profiler.monitor.errors import ERROR_KINDS
 from profiler.report.html.palette import SPLIT_COLORS, kind_color
+from profiler.runs import WallSplit
+from profiler.trace.kinds import ERROR_KINDS
 
 MAX_BINS = 60
 _HEIGHT = 300
@@ -137,10 +137,18 @@ def errors_figure(errors: dict[str, int], attempt_errors: dict[str, int]) -> fig
     return plot
 
 
-def split_figure(split_s: dict[str, Any], wall_s: float) -> figure:
-    """One bar: the run's wall time cut into network, back-off and local (``split_s``)."""
-    parts = ("network", "backoff", "local")
-    source = ColumnDataSource({"y": ["wall time"], **{p: [float(split_s.get(p) or 0.0)] for p in parts}})
+SPLIT_PARTS = (
+    ("network", "network"),
+    ("backoff", "back-off"),
+    ("local_in_calls", "local in calls"),
+    ("local_between_calls", "your code between calls"),
+)
+
+
+def split_figure(split: WallSplit, wall_s: float) -> figure:
+    """One bar: the run's wall time cut by what was going on (``split_s``)."""
+    parts = [name for name, _ in SPLIT_PARTS]
+    source = ColumnDataSource({"y": ["wall time"], **{name: [float(getattr(split, name))] for name in parts}})
     plot = figure(
         name="split",
         y_range=FactorRange(factors=["wall time"]),
@@ -153,15 +161,15 @@ def split_figure(split_s: dict[str, Any], wall_s: float) -> figure:
     )
     plot.add_layout(Legend(orientation="horizontal", label_text_font_size="9pt"), "above")
     renderers = plot.hbar_stack(
-        list(parts),
+        parts,
         y="y",
         height=0.6,
         color=[SPLIT_COLORS[p] for p in parts],
         line_color="#ffffff",
         source=source,
-        legend_label=list(parts),
+        legend_label=[label for _, label in SPLIT_PARTS],
     )
-    for part, renderer in zip(parts, renderers, strict=True):
-        plot.add_tools(HoverTool(renderers=[renderer], tooltips=[("", f"{part}: @{part}{{0,0.000}} s")]))
+    for (part, label), renderer in zip(SPLIT_PARTS, renderers, strict=True):
+        plot.add_tools(HoverTool(renderers=[renderer], tooltips=[("", f"{label}: @{part}{{0,0.000}} s")]))
     plot.ygrid.grid_line_color = None
     return plot

@@ -2,15 +2,15 @@
 
 The page must show the same figures as ``summary.json`` (a test reads them back),
 so every figure goes through :func:`figure_span`, which keeps the exact JSON value
-in ``data-value`` beside the text a person reads. The rule, documented in
-docs/report.md:
+in ``data-value`` beside the text a person reads, and the figure's path in the
+summary in ``data-field``. The rule, documented in docs/report.md:
 
 - count: ``f"{v:,}"`` (``10,000``)
 - ms: ``f"{v:,.1f} ms"``
 - s: ``f"{v:,.2f} s"``
 - fraction: ``f"{v * 100:.1f}%"`` (``error_rate`` 0.133333 → ``13.3%``)
 - rps: ``f"{v:,.2f}/s"``
-- a missing figure (no such key, or null): ``—``
+- a missing figure (null): ``—``
 """
 
 from __future__ import annotations
@@ -31,23 +31,12 @@ UNITS: dict[str, Callable[[Any], str]] = {
 }
 
 
-def lookup(document: dict[str, Any], path: str) -> Any:
-    """``document["a"]["b"]`` for ``"a.b"``; None when any step is missing or null."""
-    value: Any = document
-    for key in path.split("."):
-        if not isinstance(value, dict) or value.get(key) is None:
-            return None
-        value = value[key]
-    return value
-
-
 def format_value(value: Any, unit: str) -> str:
     return MISSING if value is None else UNITS[unit](value)
 
 
-def figure_span(summary: dict[str, Any], path: str, unit: str) -> str:
-    """The figure at ``path`` as a ``<span>`` a person reads and a test can check."""
-    value = lookup(summary, path)
+def figure_span(path: str, value: float | int | None, unit: str) -> str:
+    """A figure (``path``: where ``summary.json`` has it) as a ``<span>`` a person reads and a test checks."""
     return (
         f'<span class="figure" data-field="{escape(path)}" data-unit="{unit}" '
         f"data-value='{escape(json.dumps(value), quote=True)}'>{escape(format_value(value, unit))}</span>"
@@ -59,8 +48,3 @@ def share(part: float | None, whole: float | None) -> str:
     if part is None or not whole:
         return MISSING
     return f"{part / whole * 100:.0f}%"
-
-
-def text_ms(value: float | None) -> str:
-    """Milliseconds in tooltips and tables that are not summary figures."""
-    return MISSING if value is None else f"{value:,.1f} ms"

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+
+from profiler.trace.model import RequestTrace
 
 WATERFALL_LIMIT = 500
 SLOWEST = 200
@@ -19,12 +20,12 @@ FAILED = 100
 
 @dataclass(frozen=True, slots=True)
 class Sample:
-    records: list[dict[str, Any]]  # in start order
+    calls: list[RequestTrace]  # in start order
     total: int
 
     @property
     def sampled(self) -> bool:
-        return len(self.records) < self.total
+        return len(self.calls) < self.total
 
 
 def _evenly(items: Sequence[int], count: int) -> list[int]:
@@ -40,19 +41,15 @@ def _evenly(items: Sequence[int], count: int) -> list[int]:
 
 
 def sample_calls(
-    records: Sequence[dict[str, Any]],
-    limit: int = WATERFALL_LIMIT,
-    slowest: int = SLOWEST,
-    failed: int = FAILED,
+    calls: Sequence[RequestTrace], limit: int = WATERFALL_LIMIT, slowest: int = SLOWEST, failed: int = FAILED
 ) -> Sample:
     """The calls to draw, in start order: everything, or the slowest + failed + an even spread."""
-    drawable = [r for r in records if r.get("offset_ms") is not None and r.get("latency_ms") is not None]
-    drawable.sort(key=lambda r: (r["offset_ms"], r.get("id", 0)))
+    drawable = sorted(calls, key=lambda c: (c.start, c.call_id))
     if len(drawable) <= limit:
         return Sample(drawable, len(drawable))
-    by_latency = sorted(range(len(drawable)), key=lambda i: drawable[i]["latency_ms"], reverse=True)
+    by_latency = sorted(range(len(drawable)), key=lambda i: drawable[i].e2e, reverse=True)
     chosen = set(by_latency[:slowest])
-    failures = [i for i in range(len(drawable)) if not drawable[i].get("ok", True) and i not in chosen]
+    failures = [i for i in range(len(drawable)) if not drawable[i].ok and i not in chosen]
     chosen.update(_evenly(failures, failed))
     rest = [i for i in range(len(drawable)) if i not in chosen]
     chosen.update(_evenly(rest, limit - len(chosen)))

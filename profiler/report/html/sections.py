@@ -9,14 +9,14 @@ from __future__ import annotations
 import re
 from html import escape
 from pathlib import PurePath
-from typing import Any
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote
 
-from profiler.monitor.errors import ERROR_KINDS
-from profiler.report.html.formatting import MISSING, figure_span, lookup, share
-from profiler.report.summary import BREAKDOWN_KEYS
-
-CardLine = tuple[str, str, str]  # (summary path, unit, label)
+from profiler.report.html.formatting import MISSING, figure_span, share
+from profiler.report.snakeviz import view_command
+from profiler.runs import Distribution, Run
+from profiler.target import redact_url
+from profiler.trace.kinds import ERROR_KINDS
+from profiler.trace.phases import PHASES, TOTALS, help_of
 
 ARTIFACT_HELP = {
     "summary": "the run's figures (this page's source)",
@@ -29,28 +29,23 @@ ARTIFACT_HELP = {
     "ground_truth": "what the simulator really did, per request",
 }
 PROFILE_ARTIFACTS = ("cprofile", "local_profile")
+SHOWN_CONFIG = (
+    "requests", "concurrency", "client", "rate", "stream", "model", "n", "profiler", "max_retries",
+    "local_work_ms", "program",
+)  # fmt: skip
 
 
-def public_url(url: str) -> str:
-    """A base URL without user info, query or fragment: where a credential could hide."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    netloc = f"{host}:{parts.port}" if parts.port else host
-    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
-
-
-def header(summary: dict[str, Any], verdict_text: str | None) -> str:
-    target = summary.get("target") or {}
-    if target.get("base_url"):
-        where = escape(public_url(str(target["base_url"])))
-    elif target.get("embedded_simulator"):
-        where = f"the embedded simulator, scenario <code>{escape(str(target.get('scenario')))}</code>"
+def header(run: Run, verdict_text: str | None) -> str:
+    target = run.target
+    if target.base_url:
+        where = escape(redact_url(target.base_url) or "")
+    elif target.embedded_simulator:
+        where = f"the embedded simulator, scenario <code>{escape(str(target.scenario))}</code>"
     else:
         where = MISSING
-    config = summary.get("config") or {}
-    shown = ("requests", "concurrency", "stream", "model", "n", "profiler", "max_retries", "local_work_ms")
+    config = run.config.to_dict()
     settings = " · ".join(
-        f"{escape(key)} <code>{escape(str(config[key]))}</code>" for key in shown if key in config
+        f"{escape(key)} <code>{escape(str(config[key]))}</code>" for key in SHOWN_CONFIG if key in config
     )
     parts = [
         "<header>",
@@ -58,7 +53,7 @@ def header(summary: dict[str, Any], verdict_text: str | None) -> str:
         f"<p>Target: {where}</p>",
         f"<p class='settings'>{settings}</p>" if settings else "",
     ]
-    if summary.get("interrupted"):
+    if run.interrupted:
         parts.append(
             '<p class="banner" id="interrupted">This run was interrupted (Ctrl-C): the figures cover '
             "the calls that finished; calls cut short are drawn in the waterfall and left out elsewhere.</p>"
@@ -69,119 +64,152 @@ def header(summary: dict[str, Any], verdict_text: str | None) -> str:
     return "\n".join(parts)
 
 
-def _card(card_id: str, title: str, lines: list[CardLine], summary: dict[str, Any], extra: str = "") -> str:
+CardLine = tuple[str, float | int | None, str, str]  # (summary path, value, unit, label)
+
+
+def _card(card_id: str, title: str, lines: list[CardLine], extra: str = "") -> str:
     rows = "".join(
-        f"<div class='line'><span class='label'>{escape(label)}</span> "
-        f"{figure_span(summary, path, unit)}</div>"
-        for path, unit, label in lines
+        f"<div class='line'><span class='label'>{escape(label)}</span> {figure_span(path, value, unit)}</div>"
+        for path, value, unit, label in lines
     )
     return f'<div class="card" id="card-{card_id}"><h3>{escape(title)}</h3>{rows}{extra}</div>'
 
 
-def cards(summary: dict[str, Any]) -> str:
-    wall = lookup(summary, "wall_s")
+def _stat(stats: Distribution | None, name: str) -> float | None:
+    return None if stats is None else getattr(stats, name)
+
+
+def cards(run: Run) -> str:
+    figures = run.figures
+    split, wall = figures.split, figures.wall_s
     split_shares = " · ".join(
-        f"{name} {share(lookup(summary, f'split_s.{name}'), wall)}"
-        for name in ("network", "backoff", "local")
+        f"{label} {share(getattr(split, name), wall)}"
+        for name, label in (
+            ("network", "network"),
+            ("backoff", "back-off"),
+            ("local_in_calls", "local in calls"),
+            ("local_between_calls", "your code between calls"),
+        )
     )
+    latency = figures.latency
     items = [
         _card(
             "requests",
-            "Requests",
+            "Calls",
             [
-                ("requests.started", "count", "started"),
-                ("requests.succeeded", "count", "succeeded"),
-                ("requests.failed", "count", "failed"),
+                ("requests.started", figures.started, "count", "started"),
+                ("requests.succeeded", figures.succeeded, "count", "succeeded"),
+                ("requests.failed", figures.failed, "count", "failed"),
             ],
-            summary,
         ),
         _card(
             "errors",
             "Error rate",
             [
-                ("error_rate", "fraction", "failed"),
-                ("attempts.total", "count", "attempts"),
-                ("attempts.retried", "count", "retries"),
+                ("error_rate", figures.error_rate, "fraction", "failed"),
+                ("attempts.total", figures.attempts, "count", "attempts"),
+                ("attempts.retried", figures.retried, "count", "retries"),
             ],
-            summary,
         ),
         _card(
             "latency",
             "Latency (end to end)",
             [
-                ("latency_ms.p50", "ms", "p50"),
-                ("latency_ms.p99", "ms", "p99"),
-                ("latency_ms.max", "ms", "max"),
+                ("latency_ms.p50", _stat(latency, "p50"), "ms", "p50"),
+                ("latency_ms.p99", _stat(latency, "p99"), "ms", "p99"),
+                ("latency_ms.max", _stat(latency, "max"), "ms", "max"),
             ],
-            summary,
         ),
     ]
-    if "ttft_ms" in summary:
+    if figures.streaming is not None:
+        streaming = figures.streaming
         items.append(
             _card(
                 "ttft",
                 "Time to first token",
                 [
-                    ("ttft_ms.p50", "ms", "p50"),
-                    ("ttft_ms.p99", "ms", "p99"),
-                    ("tpot_ms.p50", "ms", "TPOT p50"),
+                    ("ttft_ms.p50", _stat(streaming.ttft, "p50"), "ms", "p50"),
+                    ("ttft_ms.p99", _stat(streaming.ttft, "p99"), "ms", "p99"),
+                    ("tpot_ms.p50", _stat(streaming.tpot, "p50"), "ms", "TPOT p50"),
                 ],
-                summary,
             )
         )
     items += [
         _card(
             "wall",
             "Wall time",
-            [("wall_s", "s", "wall"), ("cpu_s", "s", "CPU"), ("throughput_rps", "rps", "throughput")],
-            summary,
+            [
+                ("wall_s", figures.wall_s, "s", "wall"),
+                ("cpu_s", figures.cpu_s, "s", "CPU"),
+                ("throughput_rps", figures.throughput_rps, "rps", "throughput"),
+            ],
         ),
         _card(
             "split",
             "Split of wall time",
             [
-                ("split_s.network", "s", "network"),
-                ("split_s.backoff", "s", "back-off"),
-                ("split_s.local", "s", "local"),
+                ("split_s.network", split.network, "s", "network"),
+                ("split_s.backoff", split.backoff, "s", "back-off"),
+                ("split_s.local", split.local, "s", "local"),
+                ("split_s.local_between_calls", split.local_between_calls, "s", "of which between calls"),
             ],
-            summary,
             extra=f"<div class='shares' id='split-shares'>{escape(split_shares)}</div>",
         ),
     ]
     return f'<section class="cards" id="cards">{"".join(items)}</section>'
 
 
-def breakdown_table(summary: dict[str, Any]) -> str:
-    """Per-call phase statistics, as ``breakdown_ms`` has them."""
-    breakdown = summary.get("breakdown_ms") or {}
-    keys = [key for key in BREAKDOWN_KEYS if key in breakdown]
-    if not keys:
+def breakdown_table(run: Run) -> str:
+    """Per-call phase statistics: the leaves (shares add up to 100%), then the marked totals."""
+    breakdown = run.figures.breakdown
+    if not run.figures.started:
         return "<p class='empty'>No calls, so no phases.</p>"
-    head = "<tr><th>phase</th><th>mean</th><th>p50</th><th>p99</th><th>total</th></tr>"
-    body = "".join(
-        f"<tr><td>{escape(key)}</td>"
-        + "".join(
-            f"<td class='num'>{figure_span(summary, f'breakdown_ms.{key}.{stat}', 'ms')}</td>"
-            for stat in ("mean", "p50", "p99", "total")
-        )
-        + "</tr>"
-        for key in keys
+    leaf_total = sum(stats.total for p in PHASES if p.leaf and (stats := breakdown[p.name]) is not None)
+    head = (
+        "<tr><th>phase</th><th>mean</th><th>p50</th><th>p99</th><th>total</th><th>share</th>"
+        "<th>what it is</th></tr>"
     )
-    return f'<table id="breakdown"><thead>{head}</thead><tbody>{body}</tbody></table>'
+
+    def row(key: str, label: str, css: str) -> str:
+        stats = breakdown[key]
+        cells = "".join(
+            f"<td class='num'>{figure_span(f'breakdown_ms.{key}.{s}', getattr(stats, s, None), 'ms')}</td>"
+            for s in ("mean", "p50", "p99", "total")
+        )
+        portion = share(stats.total if stats else None, leaf_total) if css != "part" else MISSING
+        return (
+            f"<tr class='{css}' data-phase='{escape(key)}'><td>{escape(label)}</td>{cells}"
+            f"<td class='num'>{portion}</td><td class='help'>{escape(help_of(key))}</td></tr>"
+        )
+
+    rows = [row(p.name, p.name if p.leaf else f"↳ {p.name}", "leaf" if p.leaf else "part") for p in PHASES]
+    rows += [row(total.name, f"Σ {total.name}", "total") for total in TOTALS]
+    reported = run.figures.server_processing_reported
+    note = (
+        f"<p class='note' id='server-processing-note'>server_processing: {reported} of "
+        f"{run.figures.started} calls carried <code>openai-processing-ms</code>; the others are unknown "
+        "(—), not 0.</p>"
+        if reported < run.figures.started
+        else ""
+    )
+    return f'<table id="breakdown"><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table>{note}'
 
 
-def errors_table(summary: dict[str, Any]) -> str:
-    errors, attempt_errors = summary.get("errors") or {}, summary.get("attempt_errors") or {}
+def errors_table(run: Run) -> str:
+    figures = run.figures
+    errors, attempt_errors = figures.errors, figures.attempt_errors
     kinds = [k for k in ERROR_KINDS if k in errors or k in attempt_errors]
     kinds += sorted(k for k in {*errors, *attempt_errors} if k not in kinds)
     if not kinds:
         return ""
     head = "<tr><th>kind</th><th>calls failed</th><th>share of calls</th><th>attempts failed</th></tr>"
+    rates = figures.error_rates
     body = "".join(
         f"<tr><td>{escape(kind)}</td>"
-        f"<td class='num'>{figure_span(summary, f'errors.{kind}', 'count')}</td>"
-        f"<td class='num'>{figure_span(summary, f'error_rates.{kind}', 'fraction')}</td>"
-        f"<td class='num'>{figure_span(summary, f'attempt_errors.{kind}', 'count')}</td></tr>"
+        f"<td class='num'>{figure_span(f'errors.{kind}', errors.get(kind), 'count')}</td>"
+        f"<td class='num'>{figure_span(f'error_rates.{kind}', rates.get(kind), 'fraction')}</td>"
+        f"<td class='num'>{figure_span(f'attempt_errors.{kind}', attempt_errors.get(kind), 'count')}</td>"
+        "</tr>"
         for kind in kinds
     )
     return f'<table id="errors-table"><thead>{head}</thead><tbody>{body}</tbody></table>'
@@ -200,32 +228,26 @@ def _short_file(file: str, line: int) -> str:
     return f"{'/'.join(parts[-3:])}:{line}"
 
 
-def _calls(hotspot: dict[str, Any], source: str) -> str:
-    # pyinstrument samples the stack: it knows time, not how often a function was called.
-    calls = hotspot.get("calls")
-    return f"{calls:,}" if source == "cprofile" and calls is not None else MISSING
-
-
-def hotspots_section(summary: dict[str, Any]) -> str:
-    attribution = summary.get("attribution") or {}
-    source = next((name for name in ("cprofile", "pyinstrument") if attribution.get(name)), None)
-    if source is None:
+def hotspots_section(run: Run) -> str:
+    attribution = run.attribution
+    source = next(
+        (n for n in ("cprofile", "pyinstrument") if attribution and n in attribution.profiles), None
+    )
+    if attribution is None or source is None:
         return (
             "<p class='empty' id='no-hotspots'>No profile in this run "
             "(run with <code>--profiler both</code> or <code>cprofile</code> to see local hotspots).</p>"
         )
-    profile = attribution[source]
-    seconds = profile.get("seconds") or {}
-    where = " · ".join(f"{escape(k)} {v:,.2f} s" for k, v in seconds.items() if v is not None)
+    profile = attribution.profiles[source]
+    where = " · ".join(f"{escape(k)} {v:,.2f} s" for k, v in profile.seconds.items())
     rows = "".join(
         "<tr>"
-        f"<td><code>{escape(str(h.get('function')))}</code></td>"
-        f"<td title='{escape(str(h.get('file')), quote=True)}'>"
-        f"{escape(_short_file(str(h.get('file') or ''), int(h.get('line') or 0)))}</td>"
-        f"<td class='num'>{h.get('self_ms', 0.0):,.1f} ms</td>"
-        f"<td class='num'>{_calls(h, source)}</td>"
+        f"<td><code>{escape(h.function)}</code></td>"
+        f"<td title='{escape(h.file, quote=True)}'>{escape(_short_file(h.file, h.line))}</td>"
+        f"<td class='num'>{h.self_ms:,.1f} ms</td>"
+        f"<td class='num'>{MISSING if h.calls is None else f'{h.calls:,}'}</td>"
         "</tr>"
-        for h in profile.get("hotspots") or []
+        for h in profile.hotspots
     )
     table = (
         f'<table id="hotspots" data-source="{source}"><thead><tr><th>function</th><th>file:line</th>'
@@ -239,7 +261,7 @@ def hotspots_section(summary: dict[str, Any]) -> str:
     )
 
 
-def links_section(artifacts: dict[str, Any], links: dict[str, str]) -> str:
+def links_section(artifacts: dict[str, str], links: dict[str, str]) -> str:
     """Relative links to the run's files, and the snakeviz command for each cProfile file."""
     items = []
     for key, href in links.items():
@@ -251,7 +273,7 @@ def links_section(artifacts: dict[str, Any], links: dict[str, str]) -> str:
             f"{escape(href)}</a> — {escape(help_text)}</li>"
         )
     commands = [
-        f"<li><code>snakeviz -s -H 127.0.0.1 {escape(links[key])}</code></li>"
+        f"<li><code>{escape(view_command(links[key]))}</code></li>"
         for key in PROFILE_ARTIFACTS
         if key in links
     ]

@@ -1,14 +1,17 @@
-"""The per-request waterfall: each call's phases on the run's time axis.
+"""The per-call waterfall: each call's segments on the run's time axis.
 
-A call's row reads left to right: ``local_pre`` (building the request), then each
-attempt cut into its phases (``queue`` … ``download``), ``backoff`` between
-attempts, and whatever is left until the SDK returned (``local_post``). The
-times are the ``offset_ms`` of ``requests.jsonl``: since the run started.
+A call's row is its :attr:`~profiler.trace.model.RequestTrace.segments` — the
+same derivation the tables and the verdict sum up — so a stream's caller time
+between chunks is drawn as local time, exactly as it is counted. Segments far
+thinner than a pixel are merged into runs named by their largest phase, so a
+long stream of short chunks stays drawable; a segment of a pixel or more is
+drawn as it is. Times are milliseconds since the run started.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from bokeh.models import ColumnDataSource, DataRange1d, FactorRange, HoverTool, NumeralTickFormatter
@@ -19,8 +22,8 @@ from bokeh.plotting import figure
 from profiler.report.html.formatting import MISSING
 from profiler.report.html.palette import PHASE_COLORS, kind_color
 from profiler.report.html.sample import Sample
+from profiler.trace.model import RequestTrace, Segment
 
-ATTEMPT_PHASES = ("queue", "connect", "tls", "send", "server_wait", "download")
 _COLUMNS = ("row", "left", "right", "part", "color", "line", "call", "attempt", "ms")
 _DETAILS = ("status", "xrid", "kind")
 _DETAIL_TOOLTIPS = [("status", "@status"), ("x-request-id", "@xrid"), ("error", "@kind")]
@@ -29,6 +32,7 @@ MARKER_TOOLTIPS = [("call", "@call (attempt @attempt)"), ("", "@event after @ms"
 _ROW_PX = 16
 _MAX_HEIGHT_PX = 1500
 _LABELLED_ROWS = 80  # beyond this the call ids overlap; the tooltip still names each call
+_AXIS_PIXELS = 1500  # a segment thinner than span / this is below a pixel on a wide screen
 
 
 def _text(value: Any) -> str:
@@ -46,118 +50,109 @@ class _Columns:
             column.append(values[name])
 
 
-def _row(record: dict[str, Any]) -> str:
-    return f"#{record.get('id', '?')}"
+def _row(call: RequestTrace) -> str:
+    return f"#{call.call_id}"
 
 
-def _call_details(record: dict[str, Any]) -> dict[str, str]:
-    return {
-        "status": _text(record.get("status")),
-        "xrid": _text(record.get("x_request_id")),
-        "kind": _text(record.get("error_kind")),
-    }
+def _details(call: RequestTrace, attempt: int | None) -> dict[str, str]:
+    if attempt is not None and attempt < len(call.attempts):
+        a = call.attempts[attempt]
+        return {"status": _text(a.status), "xrid": _text(a.x_request_id), "kind": _text(a.error_kind)}
+    return {"status": _text(call.status), "xrid": _text(call.x_request_id), "kind": _text(call.error_kind)}
 
 
-def _attempt_details(attempt: dict[str, Any]) -> dict[str, str]:
-    return {
-        "status": _text(attempt.get("status")),
-        "xrid": _text(attempt.get("x_request_id")),
-        "kind": _text(attempt.get("error_kind")),
-    }
+def coarsened(segments: Sequence[Segment], min_length: float) -> Iterator[Segment]:
+    """The segments, with runs of ones shorter than ``min_length`` merged under their largest phase."""
+    pending: list[Segment] = []
 
+    def flush() -> Iterator[Segment]:
+        if not pending:
+            return
+        by_phase: dict[str, float] = defaultdict(float)
+        for s in pending:
+            by_phase[s.phase] += s.length
+        phase = max(by_phase, key=by_phase.__getitem__)
+        attempt = next((s.attempt for s in pending if s.phase == phase), None)
+        yield Segment(phase, pending[0].start, pending[-1].end, attempt)
+        pending.clear()
 
-def _span(
-    columns: _Columns, record: dict[str, Any], part: str, left: float, right: float, **details: Any
-) -> None:
-    if right <= left:
-        return
-    details.setdefault("attempt", MISSING)
-    details.setdefault("line", PHASE_COLORS[part])
-    details.update({k: v for k, v in _call_details(record).items() if k not in details})
-    columns.add(
-        row=_row(record),
-        left=left,
-        right=right,
-        part=part,
-        color=PHASE_COLORS[part],
-        call=_row(record),
-        ms=f"{right - left:,.1f} ms",
-        **details,
-    )
-
-
-def _call_segments(columns: _Columns, record: dict[str, Any]) -> None:
-    start = record["offset_ms"]
-    end = start + record["latency_ms"]
-    attempts = sorted(record.get("attempt_details") or [], key=lambda a: a.get("offset_ms") or 0.0)
-    cursor = start
-    for number, attempt in enumerate(attempts, 1):
-        attempt_start = attempt.get("offset_ms")
-        if attempt_start is None:
+    for segment in segments:
+        if segment.length >= min_length:
+            yield from flush()
+            yield segment
             continue
-        _span(columns, record, "local_pre" if number == 1 else "backoff", cursor, attempt_start)
-        failed = attempt.get("error_kind") is not None
-        line = kind_color(attempt["error_kind"]) if failed else None
-        phase_start = attempt_start
-        for phase in ATTEMPT_PHASES:
-            length = attempt.get(f"{phase}_ms") or 0.0
-            details = {"attempt": str(number), **_attempt_details(attempt)}
-            if line:
-                details["line"] = line
-            _span(columns, record, phase, phase_start, phase_start + length, **details)
-            phase_start += length
-        # The phases leave out the microseconds between httpcore's steps; the attempt's end is exact.
-        cursor = attempt_start + (attempt.get("duration_ms") or phase_start - attempt_start)
-    _span(columns, record, "local_post" if attempts else "local_pre", cursor, end)
+        pending.append(segment)
+        if pending[-1].end - pending[0].start >= min_length:
+            yield from flush()
+    yield from flush()
 
 
-def _markers(records: Sequence[dict[str, Any]]) -> _Columns:
+def _bars(columns: _Columns, call: RequestTrace, min_length: float) -> None:
+    for segment in coarsened(call.segments, min_length):
+        failed = segment.attempt is not None and call.attempts[segment.attempt].error_kind is not None
+        colour = PHASE_COLORS[segment.phase]
+        columns.add(
+            row=_row(call),
+            left=segment.start * 1000.0,
+            right=segment.end * 1000.0,
+            part=segment.phase,
+            color=colour,
+            line=kind_color(call.attempts[segment.attempt].error_kind) if failed else colour,  # type: ignore[index]
+            call=_row(call),
+            attempt=MISSING if segment.attempt is None else str(segment.attempt + 1),
+            ms=f"{segment.length * 1000.0:,.1f} ms",
+            **_details(call, segment.attempt),
+        )
+
+
+def _markers(calls: Sequence[RequestTrace]) -> _Columns:
     """Where an attempt or a call failed (its end), and where a call was cut short by Ctrl-C.
 
     An attempt's failure is a cross and a call's a diamond, in the error kind's colour: a
     retried failure and a final one look different at a glance.
     """
     columns = _Columns("marker", "width")
-    for record in records:
-        base = {"row": _row(record), "call": _row(record)}
-        for number, attempt in enumerate(record.get("attempt_details") or [], 1):
-            if attempt.get("error_kind") is None or attempt.get("offset_ms") is None:
+    for call in calls:
+        base = {"row": _row(call), "call": _row(call)}
+        for number, attempt in enumerate(call.attempts):
+            if attempt.error_kind is None:
                 continue
-            at = attempt["offset_ms"] + (attempt.get("duration_ms") or 0.0)
-            color = kind_color(attempt["error_kind"])
+            color = kind_color(attempt.error_kind)
             columns.add(
                 **base,
-                left=at,
-                right=at,
-                part=f"attempt failed: {attempt['error_kind']}",
+                left=attempt.end * 1000.0,
+                right=attempt.end * 1000.0,
+                part=f"attempt failed: {attempt.error_kind}",
                 color=color,
                 line=color,
                 marker="x",
                 width=3,
-                attempt=str(number),
-                ms=f"{attempt.get('duration_ms') or 0.0:,.1f} ms",
-                **_attempt_details(attempt),
+                attempt=str(number + 1),
+                ms=f"{(attempt.end - attempt.start) * 1000.0:,.1f} ms",
+                **_details(call, number),
             )
-        end = record["offset_ms"] + record["latency_ms"]
-        if record.get("interrupted"):
+        if call.interrupted:
             part, color, marker = "interrupted (Ctrl-C)", "#000000", "asterisk"
-        elif not record.get("ok", True):
-            kind = record.get("error_kind")
-            part, color, marker = f"call failed: {kind or 'unknown'}", kind_color(kind), "diamond"
+        elif not call.ok:
+            part, color, marker = (
+                f"call failed: {call.error_kind or 'unknown'}",
+                kind_color(call.error_kind),
+                "diamond",
+            )
         else:
             continue
         columns.add(
             **base,
-            left=end,
-            right=end,
+            left=call.end * 1000.0,
+            right=call.end * 1000.0,
             part=part,
             color=color,
             line="#000000",
             marker=marker,
             width=1,
             attempt=MISSING,
-            ms=f"{record['latency_ms']:,.1f} ms",
-            **_call_details(record),
+            ms=f"{call.e2e * 1000.0:,.1f} ms",
+            **_details(call, None),
         )
     return columns
 
@@ -167,15 +162,17 @@ def waterfall_sources(
 ) -> tuple[dict[str, list[Any]], dict[str, list[Any]], dict[str, list[Any]]]:
     """(phase bar columns, back-off bar columns, marker columns) for the sampled calls."""
     bars = _Columns()
-    for record in sample.records:
-        _call_segments(bars, record)
+    if sample.calls:
+        span = max(c.end for c in sample.calls) - min(c.start for c in sample.calls)
+        for call in sample.calls:
+            _bars(bars, call, span / _AXIS_PIXELS)
     backoff: dict[str, list[Any]] = {name: [] for name in bars.data}
     phases: dict[str, list[Any]] = {name: [] for name in bars.data}
     for index, part in enumerate(bars.data["part"]):
         target = backoff if part == "backoff" else phases
         for name, column in bars.data.items():
             target[name].append(column[index])
-    markers = _markers(sample.records).data
+    markers = _markers(sample.calls).data
     # Bokeh merges legend entries of one field name across renderers, and refuses when their
     # sources differ: the markers' label column gets its own name.
     markers["event"] = markers.pop("part")
@@ -184,7 +181,7 @@ def waterfall_sources(
 
 def waterfall_figure(sample: Sample) -> figure:
     phases, backoff, markers = waterfall_sources(sample)
-    rows = [_row(r) for r in reversed(sample.records)]  # first call on top
+    rows = [_row(c) for c in reversed(sample.calls)]  # first call on top
     plot = figure(
         name="waterfall",
         y_range=FactorRange(factors=rows),

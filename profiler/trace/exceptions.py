@@ -1,8 +1,4 @@
-"""The error taxonomy: every failure of an OpenAI call maps to one kind.
-
-``errors`` in a summary counts what the caller finally saw; ``attempt_errors``
-counts every failed attempt, retried ones too. Both use these kinds.
-"""
+"""Which error kind an exception raised out of an SDK call or a stream is (needs the SDK)."""
 
 from __future__ import annotations
 
@@ -10,41 +6,14 @@ import json
 
 import openai
 
-RATE_LIMIT = "rate_limit"
-TIMEOUT = "timeout"
-CONNECTION = "connection"
-SERVER_ERROR = "server_error"
-CLIENT_ERROR = "client_error"
-INVALID_RESPONSE = "invalid_response"
-STREAM_INTERRUPTED = "stream_interrupted"
-
-ERROR_KINDS: tuple[str, ...] = (
-    RATE_LIMIT,
-    TIMEOUT,
-    CONNECTION,
-    SERVER_ERROR,
+from profiler.trace.kinds import (
     CLIENT_ERROR,
+    CONNECTION,
     INVALID_RESPONSE,
     STREAM_INTERRUPTED,
+    TIMEOUT,
+    kind_of_status,
 )
-
-
-def kind_of_status(status: int) -> str | None:
-    """The kind of an HTTP status, or None when it is not an error."""
-    if status < 400:
-        return None
-    if status == 429:
-        return RATE_LIMIT
-    if status == 408:
-        return TIMEOUT
-    if status >= 500:
-        return SERVER_ERROR
-    return CLIENT_ERROR
-
-
-def kind_of_transport_failure(exception_type: str) -> str:
-    """The kind of an httpcore/httpx failure, from its class name alone."""
-    return TIMEOUT if "Timeout" in exception_type else CONNECTION
 
 
 def kind_of_exception(exc: BaseException, *, in_stream_body: bool = False) -> str:

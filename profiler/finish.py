@@ -1,0 +1,81 @@
+"""How every way of profiling ends: recorded calls and profiler passes become a saved :class:`Run`.
+
+The CLI, script mode, the Python API and the Jupyter magic all call
+:func:`finish_run`: derive each call's trace, attribute the profiles, build the
+run's figures once, then hand the run to the writers.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from profiler.output import OutputContext, write_run
+from profiler.profiling.explain import explain
+from profiler.profiling.passes import ProfilePass
+from profiler.runs import MEASURED_TRACE_ONLY, Passes, Run, RunConfig, TargetInfo
+from profiler.trace.derive import trace_call
+from profiler.trace.recording import Collector
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+
+def build_run(
+    collector: Collector,
+    *,
+    wall: tuple[float, float],
+    cpu_s: float,
+    config: RunConfig,
+    target: TargetInfo,
+    profile_passes: Sequence[ProfilePass] = (),
+    figures_from: str = MEASURED_TRACE_ONLY,
+    interrupted: bool = False,
+) -> Run:
+    """The run of a collector; ``wall`` is in perf_counter seconds. Lists only passes that profiled."""
+    origin = collector.origin
+    profiled = [p for p in profile_passes if p.has_profile()]
+    return Run.build(
+        [trace_call(recording, origin) for recording in collector.recordings],
+        wall=(wall[0] - origin, wall[1] - origin),
+        cpu_s=cpu_s,
+        started_at=collector.started_at,
+        config=config,
+        target=target,
+        passes=Passes(figures_from, tuple(p.name for p in profiled)),
+        interrupted=interrupted,
+        attribution=explain(profiled),
+    )
+
+
+def finish_run(
+    collector: Collector,
+    output_dir: Path | None,
+    *,
+    wall: tuple[float, float],
+    cpu_s: float,
+    config: RunConfig,
+    target: TargetInfo,
+    profile_passes: Sequence[ProfilePass] = (),
+    figures_from: str = MEASURED_TRACE_ONLY,
+    interrupted: bool = False,
+    log_handlers: Sequence[logging.Handler] = (),
+    console: Console | None = None,
+) -> Run:
+    """Build the run and, with an ``output_dir``, write every output of it there."""
+    run = build_run(
+        collector,
+        wall=wall,
+        cpu_s=cpu_s,
+        config=config,
+        target=target,
+        profile_passes=profile_passes,
+        figures_from=figures_from,
+        interrupted=interrupted,
+    )
+    if output_dir is not None:
+        profiled = [p for p in profile_passes if p.has_profile()]
+        write_run(run, OutputContext(output_dir, profiled, log_handlers, console))
+    return run

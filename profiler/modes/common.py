@@ -1,0 +1,145 @@
+"""What every mode of ``python -m profiler.run`` shares: the output directory, the simulator,
+the progress display, the shippers, the program's environment."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from profiler.monitor.shipping import BatchingHTTPHandler
+from profiler.simulator import Scenario, SimulatorError, SimulatorProcess
+from profiler.trace.recording import CallRecording
+
+# What a run writes into its directory (besides ground_truth.jsonl): what --force clears.
+RUN_FILES = (
+    "summary.json",
+    "requests.jsonl",
+    "errors.jsonl",
+    "report.html",
+    "ground_truth.jsonl",
+    "cprofile.prof",
+    "local.prof",
+    "pyinstrument.html",
+    "pyinstrument.speedscope.json",
+    "pyinstrument.pyisession",
+)
+
+
+class UsageError(ValueError):
+    """The run cannot start as asked: one line for the user, exit 2."""
+
+
+def prepare_output_dir(directory: Path, *, force: bool) -> Path:
+    """Create the directory; refuse one that holds a run unless ``force`` (then clear that run's files)."""
+    existing = [name for name in RUN_FILES if (directory / name).exists()]
+    if existing and not force:
+        raise UsageError(
+            f"{directory} already holds a run ({', '.join(existing[:3])}{' …' if len(existing) > 3 else ''})"
+            ": "
+            "choose another --output-dir, or add --force to replace it"
+        )
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        for name in existing:
+            (directory / name).unlink()
+        probe = directory / ".profiler-write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise UsageError(f"cannot write to output directory {directory}: {exc.strerror or exc}") from None
+    return directory
+
+
+def start_simulator(
+    stack: ExitStack, scenario: Scenario, output_dir: Path, console: Console
+) -> SimulatorProcess:
+    """Start the embedded simulator for this run (stopped with ``stack``), logging to ground_truth.jsonl."""
+    console.print(
+        f"Starting the embedded simulator (scenario [bold]{escape(scenario.name)}[/bold]) on 127.0.0.1 …"
+    )
+    try:
+        return stack.enter_context(
+            SimulatorProcess(scenario, ground_truth_path=output_dir / "ground_truth.jsonl")
+        )
+    except SimulatorError as exc:
+        raise UsageError(f"the embedded simulator did not start: {exc}") from None
+
+
+def served_requests(ground_truth: Path) -> int | None:
+    """How many requests the simulator logged so far (None when there is no log)."""
+    try:
+        with ground_truth.open("rb") as handle:
+            return sum(1 for line in handle if line.strip())
+    except OSError:
+        return None
+
+
+class CallProgress:
+    """A progress bar per pass, advanced as calls end, failed ones counted as the summary will count them."""
+
+    def __init__(self, console: Console, quiet: bool) -> None:
+        self.progress = Progress(
+            TextColumn("{task.description:<22}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[failed]} failed"),
+            TimeElapsedColumn(),
+            console=console,
+            disable=quiet,
+            transient=False,
+        )
+        self._task: Any = None
+        self._failed = 0
+
+    def start(self, description: str, total: int | None) -> None:
+        self._failed = 0
+        self._task = self.progress.add_task(description, total=total, failed=0)
+
+    def call_done(self, recording: CallRecording) -> None:
+        if self._task is None or recording.interrupted:
+            return
+        self._failed += recording.error_kind is not None
+        self.progress.update(self._task, advance=1, failed=self._failed)
+
+    def __enter__(self) -> CallProgress:
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.__exit__(None, None, None)
+
+
+def close_shippers(shippers: Sequence[BatchingHTTPHandler], console: Console) -> None:
+    """Deliver the error records (within each shipper's close bound) and say what happened."""
+    for shipper in shippers:
+        shipper.close()
+        stats = shipper.stats()
+        dropped = ", ".join(f"{reason} {count}" for reason, count in stats.dropped.items() if count)
+        console.print(
+            f"{type(shipper).__name__}: {stats.sent} error records shipped"
+            + (f", dropped: {dropped}" if dropped else "")
+            + (f" ({stats.last_error})" if stats.last_error and dropped else ""),
+            markup=False,
+        )
+
+
+@contextmanager
+def environment(**values: str) -> Iterator[None]:
+    """Set environment variables for the block (the user's program reads them), then restore them."""
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value

@@ -1,0 +1,305 @@
+"""From a call's recorded events to its typed trace: pure functions, no clock, no I/O.
+
+A call's time is cut into :class:`Segment` s that tile it from SDK entry to the end
+(docs/metrics.md has the definitions)::
+
+    local_pre │ queue │ connect │ tls │ send │ server_wait │ download │ local_post
+              └──────────────── attempt ──────────────────┘ (backoff between attempts)
+
+Inside an attempt each httpcore step's span belongs to its phase, and
+``server_wait`` runs from the moment the request was fully written; the other
+gaps between steps, where the client had nothing outstanding on the network
+(between writing the headers and the body, say), are the client's own process
+(``contention``). A stream's body is cut per chunk instead: time
+blocked waiting for a chunk (``download``), the SDK parsing it (``local_post``)
+and the caller's own time between chunks (``caller``).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+
+from profiler.trace.events import Outcome, Step, decode
+from profiler.trace.kinds import STREAM_INTERRUPTED, kind_of_status, kind_of_transport_failure
+from profiler.trace.model import AttemptTrace, RequestTrace, Segment
+from profiler.trace.phases import PHASES
+from profiler.trace.recording import AttemptResponse, CallRecording
+
+Event = tuple[float, Step, Outcome, int]
+_CLOSED_BY_CLIENT = "GeneratorExit"
+_STEP_PHASE: dict[Step, str] = {
+    Step.CONNECT: "connect",
+    Step.TLS: "tls",
+    Step.SEND_HEADERS: "send",
+    Step.SEND_BODY: "send",
+    Step.RECEIVE_HEADERS: "server_wait",
+    Step.RECEIVE_BODY: "download",
+}
+# The parts of a TTFT: the phases, with the wait for the server's bytes in one part.
+_TTFT_PART = {phase.name: phase.name for phase in PHASES if phase.leaf} | {
+    "server_wait": "server",
+    "download": "server",
+}
+TTFT_PARTS: tuple[str, ...] = tuple(dict.fromkeys(_TTFT_PART.values()))
+
+
+def _split_attempts(recording: CallRecording) -> list[list[Event]]:
+    segments: list[list[Event]] = []
+    for index, (at, code) in enumerate(zip(recording.times, recording.codes, strict=True)):
+        step, outcome = decode(code)
+        if step is Step.ATTEMPT:
+            segments.append([])
+        if segments:
+            segments[-1].append((at, step, outcome, index))
+    return segments
+
+
+class _Attempt:
+    """One attempt's events sorted into step spans (raw perf_counter times)."""
+
+    def __init__(self, events: list[Event], failures: dict[int, str]) -> None:
+        self.start, self.end = events[0][0], events[-1][0]
+        self.spans: list[tuple[float, float, Step]] = []
+        self.trace = AttemptTrace(start=self.start, end=self.end)
+        opened: dict[Step, float] = {}
+        connected = False
+        for at, step, outcome, index in events[1:]:
+            if step not in _STEP_PHASE:
+                continue
+            if outcome is Outcome.STARTED:
+                opened.setdefault(step, at)
+                connected |= step is Step.CONNECT
+                continue
+            began = opened.pop(step, at)
+            self.spans.append((began, at, step))
+            if outcome is Outcome.FAILED:
+                if failures.get(index) == _CLOSED_BY_CLIENT:
+                    continue  # the SDK closed a finished stream ([DONE] seen): not a failure
+                if self.trace.failed_step is None:
+                    self.trace.failed_step = step.name.lower()
+                    self.trace.error_type = failures.get(index, "Error")
+                    self.trace.error_kind = kind_of_transport_failure(self.trace.error_type)
+                continue
+            if step in (Step.SEND_HEADERS, Step.SEND_BODY):
+                self.trace.sent = at
+            elif step is Step.RECEIVE_HEADERS:
+                self.trace.headers_end = at
+            elif step is Step.RECEIVE_BODY:
+                self.trace.body_end = at
+        self.spans.sort()
+        if self.spans:
+            self.trace.reused_connection = not connected
+
+    def apply(self, response: AttemptResponse) -> None:
+        self.trace.status = response.status
+        self.trace.x_request_id = response.x_request_id
+        self.trace.processing_ms = response.processing_ms
+        status_kind = kind_of_status(response.status)
+        if status_kind is not None:
+            self.trace.error_kind = status_kind
+            self.trace.error_type = f"HTTP {response.status}"
+
+
+class _Timeline:
+    """Appends segments in time order; zero-length ones are dropped."""
+
+    def __init__(self, exited: float | None) -> None:
+        self.segments: list[Segment] = []
+        self.exited = exited
+
+    def add(self, phase: str, start: float, end: float, attempt: int | None = None) -> None:
+        if end > start:
+            self.segments.append(Segment(phase, start, end, attempt))
+
+    def local_until(self, start: float, end: float, attempt: int | None, before_exit: str) -> None:
+        """Local time: ``before_exit`` while the SDK call runs, the caller's own after it returned."""
+        split = end if self.exited is None else min(max(start, self.exited), end)
+        self.add(before_exit, start, split, attempt)
+        self.add("caller", split, end, attempt)
+
+    def steps(self, attempt: _Attempt, index: int, until_headers: bool) -> float:
+        """Lay out one attempt's steps from its start; returns where its data ended."""
+        cursor = attempt.start
+        first = True
+        for began, ended, step in attempt.spans:
+            if until_headers and step is Step.RECEIVE_BODY:
+                continue
+            if first:
+                self.add("queue", cursor, began, index)
+                cursor, first = max(cursor, began), False
+            elif step is Step.RECEIVE_HEADERS:
+                began = cursor  # once the request is out, the server is at work: its wait starts there
+            elif began > cursor:
+                self.local_until(cursor, began, index, "contention")
+            self.add(_STEP_PHASE[step], max(began, cursor), ended, index)
+            cursor = max(cursor, ended)
+            if until_headers and step is Step.RECEIVE_HEADERS:
+                break
+        if first:  # it never reached the network: the whole attempt waited for a connection
+            self.add("queue", cursor, attempt.end, index)
+            cursor = attempt.end
+        return cursor
+
+    def stream_body(self, recording: CallRecording, headers_end: float, end: float, index: int) -> None:
+        """A consumed stream: the SDK building it, then each chunk waited for, parsed, handed over."""
+        requested, ready, cpu = recording.chunk_requested, recording.chunk_ready, recording.chunk_cpu
+        exited = recording.exited if recording.exited is not None else headers_end
+        self.add("local_post", headers_end, exited, index)
+        cursor = max(headers_end, exited)
+        for k, arrived in enumerate(ready):
+            self.add("caller", cursor, requested[k])
+            parsing = min(cpu[k], arrived - requested[k]) if k < len(cpu) else 0.0
+            self.add("download", requested[k], arrived - parsing, index)
+            self.add("local_post", arrived - parsing, arrived, index)
+            cursor = arrived
+        if len(requested) > len(ready):  # the last request ended the stream (or failed)
+            self.add("caller", cursor, requested[-1])
+            self.add("download", requested[-1], end, index)
+        else:  # closed by the caller while it held the last chunk
+            self.add("caller", cursor, end)
+
+
+def _content_timing(recording: CallRecording) -> tuple[float | None, list[float], int]:
+    """(when the first content chunk was handed over, gaps per choice, content chunks)."""
+    first: float | None = None
+    last_by_choice: dict[int, float] = {}
+    gaps: list[float] = []
+    count = 0
+    for at, choice in zip(recording.chunk_ready, recording.chunk_choice, strict=True):
+        if choice < 0:
+            continue
+        count += 1
+        if first is None:
+            first = at
+        previous = last_by_choice.get(choice)
+        if previous is not None:
+            gaps.append(at - previous)
+        last_by_choice[choice] = at
+    return first, gaps, count
+
+
+def _sums(segments: Iterable[Segment]) -> dict[str, float]:
+    totals: dict[str, float] = defaultdict(float)
+    for segment in segments:
+        totals[segment.phase] += segment.length
+    return totals
+
+
+def _ttft_parts(segments: list[Segment], until: float) -> dict[str, float]:
+    parts = dict.fromkeys(TTFT_PARTS, 0.0)
+    for segment in segments:
+        if segment.start >= until:
+            break
+        parts[_TTFT_PART[segment.phase]] += min(segment.end, until) - segment.start
+    return parts
+
+
+def _shift(trace: AttemptTrace, origin: float) -> None:
+    trace.start -= origin
+    trace.end -= origin
+    for name in ("sent", "headers_end", "body_end"):
+        value = getattr(trace, name)
+        if value is not None:
+            setattr(trace, name, value - origin)
+
+
+def trace_call(recording: CallRecording, origin: float = 0.0) -> RequestTrace:
+    """Derive a :class:`RequestTrace` from a recording; times become seconds since ``origin``.
+
+    Pure, and safe on unfinished calls (a run interrupted mid-call).
+    """
+    attempts = [_Attempt(events, recording.failures) for events in _split_attempts(recording)]
+    for response in recording.responses:
+        if 0 <= response.attempt < len(attempts):
+            attempts[response.attempt].apply(response)
+
+    last_event = recording.times[-1] if recording.times else recording.entered
+    end = max(recording.exited if recording.exited is not None else last_event, last_event)
+    if recording.stream_ended is not None:
+        end = max(end, recording.stream_ended)
+
+    timeline = _Timeline(recording.exited)
+    timeline.add("local_pre", recording.entered, attempts[0].start if attempts else end)
+    for index, attempt in enumerate(attempts):
+        is_last = index == len(attempts) - 1
+        streamed = (
+            is_last
+            and recording.stream
+            and attempt.trace.headers_end is not None
+            and attempt.trace.status == 200
+            and len(recording.chunk_requested) > 0
+        )
+        data_end = timeline.steps(attempt, index, until_headers=streamed)
+        if not is_last:
+            timeline.add("backoff", data_end, attempts[index + 1].start)
+        elif streamed:
+            assert attempt.trace.headers_end is not None
+            timeline.stream_body(recording, attempt.trace.headers_end, end, index)
+        else:
+            timeline.local_until(data_end, end, None, "local_post")
+    segments = timeline.segments
+
+    sums = _sums(segments)
+    phases: dict[str, float | None] = {
+        phase.name: sums.get(phase.name, 0.0) for phase in PHASES if phase.leaf
+    }
+    reported = [a.trace.processing_ms for a in attempts if a.trace.processing_ms is not None]
+    phases["server_processing"] = sum(reported) / 1000.0 if reported else None
+    phases = {phase.name: phases[phase.name] for phase in PHASES}  # table order
+    per_attempt: dict[int, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    for segment in segments:
+        if segment.attempt is not None:
+            per_attempt[segment.attempt][segment.phase] += segment.length
+
+    error_kind = recording.error_kind
+    traces = [attempt.trace for attempt in attempts]
+    if traces and error_kind is not None:
+        last = traces[-1]
+        # The last attempt failed the way the caller saw it: a 200 whose body was not JSON, or a
+        # stream cut mid-body (a transport error after the headers is the stream's interruption).
+        if last.error_kind is None or (error_kind == STREAM_INTERRUPTED and last.status == 200):
+            last.error_kind = error_kind
+            last.error_type = recording.error_type
+
+    first_content, itl, content_chunks = _content_timing(recording)
+    ttft = None if first_content is None else first_content - recording.entered
+    output_tokens = recording.usage_output_tokens
+    if output_tokens is None and recording.stream:
+        output_tokens = content_chunks or None
+    tpot = None
+    if ttft is not None and output_tokens:
+        per_choice = output_tokens / max(1, recording.n)
+        if per_choice > 1:
+            tpot = (end - recording.entered - ttft) / (per_choice - 1)
+
+    for index, trace in enumerate(traces):
+        trace.phases = dict(per_attempt.get(index, {}))
+        _shift(trace, origin)
+    return RequestTrace(
+        call_id=recording.call_id,
+        started_at=recording.started_at,
+        start=recording.entered - origin,
+        end=end - origin,
+        model=recording.model,
+        n=recording.n,
+        stream=recording.stream,
+        operation=recording.operation,
+        api=recording.api,
+        attempts=traces,
+        segments=[Segment(s.phase, s.start - origin, s.end - origin, s.attempt) for s in segments],
+        phases=phases,
+        cpu_s=recording.cpu_s,
+        error_kind=error_kind,
+        error_type=recording.error_type,
+        idempotency_key=recording.idempotency_key,
+        ttft_s=ttft,
+        ttft_parts=None if first_content is None else _ttft_parts(segments, first_content),
+        itl_s=itl,
+        tpot_s=tpot,
+        output_tokens=output_tokens,
+        input_tokens=recording.usage_input_tokens,
+        chunks=len(recording.chunk_ready),
+        finished=recording.finished,
+        interrupted=recording.interrupted,
+    )
