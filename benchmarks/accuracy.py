@@ -19,7 +19,7 @@ import tempfile
 from pathlib import Path
 
 from profiler.accuracy import compare_run, measure_against_simulator
-from profiler.report.stats import percentile
+from profiler.runs.stats import percentile
 from profiler.simulator import load_scenario
 from profiler.workload import WorkloadConfig
 

@@ -5,7 +5,7 @@ each recording holds (the object, its arrays of timestamps, its event codes,
 its response facts, counted deeply) are averaged (plain and streamed).
 
 Writing: 10,000 recordings (copies of real ones, with their own ids) go
-through the whole path: phases derived, summary built, both files written.
+through the whole path: traces derived, the run's figures built, both files written.
 
     python benchmarks/footprint.py [--calls 200] [--write-calls 10000]
 
@@ -24,11 +24,11 @@ from pathlib import Path
 import openai
 from _common import call
 
-from profiler.report.artifacts import write_json, write_jsonl
-from profiler.report.summary import build_summary, request_record
+from profiler.output import OutputContext, requests_jsonl, summary_json, write_run
+from profiler.runs import Run
 from profiler.simulator import SimulatorProcess, load_scenario
+from profiler.trace.derive import trace_call
 from profiler.trace.instrument import collecting
-from profiler.trace.phases import trace_call
 from profiler.trace.recording import CallRecording
 
 
@@ -84,13 +84,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         out = Path(scratch)
         started = time.perf_counter()
-        traces = [trace_call(r) for r in recordings]
-        origin = min(t.entered for t in traces)
-        write_jsonl(out / "requests.jsonl", (request_record(t, origin) for t in traces))
-        summary = build_summary(
-            traces, wall=(origin, max(t.end for t in traces)), cpu_s=0.0, config={}, target={}
-        )
-        write_json(out / "summary.json", summary)
+        origin = min(r.entered for r in recordings)
+        traces = [trace_call(r, origin) for r in recordings]
+        run = Run.build(traces, wall=(0.0, max(t.end for t in traces)), cpu_s=0.0, started_at=0.0)
+        write_run(run, OutputContext(out), writers=(requests_jsonl, summary_json))
         elapsed = time.perf_counter() - started
         size = (out / "requests.jsonl").stat().st_size
     print(

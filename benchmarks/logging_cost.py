@@ -33,7 +33,7 @@ from typing import Any
 
 from profiler.monitor.shipping import LogglyHandler, ShipperStats
 from profiler.monitor.shipping._format import default_formatter
-from profiler.report.stats import percentile
+from profiler.runs.stats import percentile
 
 TOKEN = "bench-0000-1111-2222-333344445555"
 

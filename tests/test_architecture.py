@@ -53,7 +53,14 @@ def test_the_measurement_core_imports_no_reader() -> None:
 
 def test_only_cli_entry_modules_parse_argv() -> None:
     """argparse lives in the modules ``python -m`` runs (and the notebook magic's own line)."""
-    entries = {"run.py", "app.py", "magic.py", "simulator/__main__.py", "compare/__main__.py", "load/__main__.py"}
+    entries = {
+        "run.py",
+        "app.py",
+        "magic.py",
+        "simulator/__main__.py",
+        "compare/__main__.py",
+        "load/__main__.py",
+    }
     parsing = {
         path.relative_to(PACKAGE).as_posix()
         for path in PACKAGE.rglob("*.py")
@@ -66,7 +73,10 @@ def test_only_cli_entry_modules_parse_argv() -> None:
 def test_reading_runs_imports_no_sdk_no_bokeh_no_profiler(module: str) -> None:
     code = (
         f"import sys, {module}; "
-        "print(sorted({m.split('.')[0] for m in sys.modules} & {'openai', 'bokeh', 'pyinstrument', 'httpx2'}))"
+        "print(sorted({m.split('.')[0] for m in sys.modules}"
+        " & {'openai', 'bokeh', 'pyinstrument', 'httpx2'}))"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True
+    )
     assert result.stdout.strip() == "[]"
