@@ -75,6 +75,9 @@ def call_record(call: RequestTrace) -> dict[str, Any]:
         "id": call.call_id,
         "operation": call.operation,
         "api": call.api,
+        "method": call.method,
+        "server_address": call.server_address,
+        "server_port": call.server_port,
         "x_request_id": call.x_request_id,
         "status": call.status,
         "ok": call.ok,
@@ -153,4 +156,7 @@ def call_from_record(record: Mapping[str, Any]) -> RequestTrace:
         finished=not record.get("interrupted"),
         interrupted=bool(record.get("interrupted")),
         worker=record.get("worker"),
+        method=record.get("method"),
+        server_address=record.get("server_address"),
+        server_port=record.get("server_port"),
     )

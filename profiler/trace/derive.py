@@ -302,4 +302,7 @@ def trace_call(recording: CallRecording, origin: float = 0.0) -> RequestTrace:
         chunks=len(recording.chunk_ready),
         finished=recording.finished,
         interrupted=recording.interrupted,
+        method=recording.method,
+        server_address=recording.server_address,
+        server_port=recording.server_port,
     )

@@ -209,6 +209,11 @@ def _begin(sdk_client: Any, options: Any, stream: bool, is_async: bool) -> _Call
         cpu_before = None if is_async else method_cpu
     path = normalise_path(str(options.url), sdk_client.base_url.raw_path.decode("ascii", "replace"))
     recording.operation, recording.api = operation_of(options.method, path)
+    base_url = sdk_client.base_url
+    recording.server_address, recording.server_port = (
+        base_url.host,
+        base_url.port or (443 if base_url.scheme == "https" else 80),
+    )
     body = options.json_data
     if isinstance(body, dict):
         model = body.get("model")

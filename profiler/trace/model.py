@@ -85,6 +85,9 @@ class RequestTrace:
     finished: bool = True
     interrupted: bool = False
     worker: str | None = None  # which load worker made it, in a merged distributed run
+    method: str | None = None  # the public SDK method called (chat.completions.create …), when known
+    server_address: str | None = None
+    server_port: int | None = None
 
     @property
     def ok(self) -> bool:

@@ -60,6 +60,8 @@ class CallRecording:
     usage_input_tokens: int | None = None
     interrupted: bool = False  # cut short by Ctrl-C or exit: kept, but not counted as a failure
     method: str | None = None  # the public SDK method the caller called, when it is one we mark
+    server_address: str | None = None  # the API's host and port (OTel server.address / server.port)
+    server_port: int | None = None
     stream_wrapped: bool = False  # its stream's chunks are being timed
     on_done: Callable[[CallRecording], None] | None = None
 
@@ -89,11 +91,14 @@ class Collector:
 
     ``on_done`` hears of every call as it ends (a progress bar counts it, with
     the same verdict the summary will give: failed when ``error_kind`` is set).
+    ``keep=False`` keeps no recording once it is handed to ``on_done``: a
+    long-running service feeds its metrics that way without growing.
     """
 
-    def __init__(self, on_done: Callable[[CallRecording], None] | None = None) -> None:
+    def __init__(self, on_done: Callable[[CallRecording], None] | None = None, *, keep: bool = True) -> None:
         self.recordings: list[CallRecording] = []
         self.on_done = on_done
+        self.keep = keep
         self._ids = count(1)
         self._lock = threading.Lock()
         self.origin = time.perf_counter()
@@ -105,5 +110,6 @@ class Collector:
         recording = CallRecording(
             call_id=call_id, entered=time.perf_counter(), started_at=time.time(), on_done=self.on_done
         )
-        self.recordings.append(recording)
+        if self.keep:
+            self.recordings.append(recording)
         return recording
