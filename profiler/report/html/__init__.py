@@ -21,6 +21,7 @@ from profiler.report.html.page import page
 from profiler.report.html.palette import FAILED_COLOR, OK_COLOR
 from profiler.report.html.sample import Sample, sample_calls
 from profiler.report.html.sections import (
+    apis_table,
     breakdown_table,
     cards,
     errors_table,
@@ -150,6 +151,8 @@ def _body(run: Run, sample: Sample, divs: dict[str, str], links: dict[str, str])
     parts += [
         '<h2 id="phases">Where each call\'s time went</h2>',
         breakdown_table(run),
+        '<h2 id="apis-title">Calls by API</h2>',
+        apis_table(run),
         '<h2 id="hotspots-title">Local hotspots</h2>',
         hotspots_section(run),
         '<h2 id="files">Files of this run</h2>',

@@ -195,6 +195,24 @@ def breakdown_table(run: Run) -> str:
     return f'<table id="breakdown"><thead>{head}</thead><tbody>{"".join(rows)}</tbody></table>{note}'
 
 
+def apis_table(run: Run) -> str:
+    """Calls per API and operation (``gen_ai.operation.name``), with their latency."""
+    if not run.calls:
+        return ""
+    groups: dict[tuple[str, str], list[float]] = {}
+    for c in run.calls:
+        if not c.interrupted:
+            groups.setdefault((c.operation, c.api), []).append(c.e2e * 1000)
+    rows = "".join(
+        f"<tr><td>{escape(op)}</td><td>{escape(api)}</td>"
+        f"<td class='num'>{len(ms):,}</td>"
+        f"<td class='num'>{sorted(ms)[len(ms) // 2]:,.1f} ms</td></tr>"
+        for (op, api), ms in groups.items()
+    )
+    head = "<tr><th>operation</th><th>api</th><th>calls</th><th>median latency</th></tr>"
+    return f'<table id="apis"><thead>{head}</thead><tbody>{rows}</tbody></table>'
+
+
 def errors_table(run: Run) -> str:
     figures = run.figures
     errors, attempt_errors = figures.errors, figures.attempt_errors

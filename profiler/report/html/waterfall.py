@@ -24,11 +24,11 @@ from profiler.report.html.palette import PHASE_COLORS, kind_color
 from profiler.report.html.sample import Sample
 from profiler.trace.model import RequestTrace, Segment
 
-_COLUMNS = ("row", "left", "right", "part", "color", "line", "call", "attempt", "ms")
+_COLUMNS = ("row", "left", "right", "part", "color", "line", "call", "attempt", "ms", "api")
 _DETAILS = ("status", "xrid", "kind")
 _DETAIL_TOOLTIPS = [("status", "@status"), ("x-request-id", "@xrid"), ("error", "@kind")]
-BAR_TOOLTIPS = [("call", "@call (attempt @attempt)"), ("", "@part: @ms"), *_DETAIL_TOOLTIPS]
-MARKER_TOOLTIPS = [("call", "@call (attempt @attempt)"), ("", "@event after @ms"), *_DETAIL_TOOLTIPS]
+BAR_TOOLTIPS = [("call", "@call @api (attempt @attempt)"), ("", "@part: @ms"), *_DETAIL_TOOLTIPS]
+MARKER_TOOLTIPS = [("call", "@call @api (attempt @attempt)"), ("", "@event after @ms"), *_DETAIL_TOOLTIPS]
 _ROW_PX = 16
 _MAX_HEIGHT_PX = 1500
 _LABELLED_ROWS = 80  # beyond this the call ids overlap; the tooltip still names each call
@@ -55,10 +55,21 @@ def _row(call: RequestTrace) -> str:
 
 
 def _details(call: RequestTrace, attempt: int | None) -> dict[str, str]:
+    api = f"{call.operation} · {call.api}" + (" (stream)" if call.stream else "")
     if attempt is not None and attempt < len(call.attempts):
         a = call.attempts[attempt]
-        return {"status": _text(a.status), "xrid": _text(a.x_request_id), "kind": _text(a.error_kind)}
-    return {"status": _text(call.status), "xrid": _text(call.x_request_id), "kind": _text(call.error_kind)}
+        return {
+            "status": _text(a.status),
+            "xrid": _text(a.x_request_id),
+            "kind": _text(a.error_kind),
+            "api": api,
+        }
+    return {
+        "status": _text(call.status),
+        "xrid": _text(call.x_request_id),
+        "kind": _text(call.error_kind),
+        "api": api,
+    }
 
 
 def coarsened(segments: Sequence[Segment], min_length: float) -> Iterator[Segment]:
