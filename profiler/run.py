@@ -230,6 +230,12 @@ def _dispatch(args: argparse.Namespace, console: object) -> int:
     if is_program:
         from profiler.modes.script import run_script
 
+        if args.profiler == "both" and not args.separate_passes:
+            return _usage_error(
+                "--profiler both needs --separate-passes for your program: cProfile and pyinstrument "
+                "cannot profile one run at once (a Python thread has one profile hook)"
+            )
+
         return run_script(args, program, args.profiler or "pyinstrument", scenario, shippers, console)  # type: ignore[arg-type]
     from profiler.modes.sample import run_sample
 

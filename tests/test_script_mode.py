@@ -269,3 +269,66 @@ def test_ctrl_c_in_the_program_keeps_what_was_measured(tmp_path: Path) -> None:
     assert summary["interrupted"] is True
     assert summary["requests"]["succeeded"] >= 2 and summary["requests"]["failed"] == 0
     assert not (out / "cprofile.prof").exists()  # no profiler pass after Ctrl-C
+
+
+SIDE_EFFECT = f"""
+    import threading, time, openai
+    from pathlib import Path
+
+    client = openai.OpenAI()
+    with (Path(__file__).parent / "side-effects.log").open("a") as log:
+        log.write("ran\\n")  # a file written, a message sent: must happen once per profiling
+    def crunch_in_a_worker_thread():
+        end = time.thread_time() + 0.3
+        while time.thread_time() < end:
+            sum(i * i for i in range(500))
+        {CALL}
+    worker = threading.Thread(target=crunch_in_a_worker_thread)
+    worker.start()
+    worker.join()
+    {CALL}
+"""
+
+
+@pytest.mark.parametrize("profiler", ["pyinstrument", "cprofile"])
+def test_the_program_runs_once_and_every_thread_is_profiled(tmp_path: Path, profiler: str) -> None:
+    script = tmp_path / "effects.py"
+    script.write_text(textwrap.dedent(SIDE_EFFECT))
+    result, summary, records = _profile(tmp_path, str(script), profiler=profiler)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (tmp_path / "side-effects.log").read_text() == "ran\n"  # once, with the default options
+    assert len(records) == 2 and summary["requests"]["succeeded"] == 2
+    assert summary["passes"] == {"figures": "measure, with profilers attached", "profiles": [profiler]}
+    # The worker thread's own function is in the profile of that same run.
+    hotspots = summary["attribution"][profiler]["hotspots"]
+    assert any(h["function"] in ("crunch_in_a_worker_thread", "<genexpr>") for h in hotspots), hotspots
+    if profiler == "pyinstrument":
+        assert "crunch_in_a_worker_thread" in (tmp_path / "out" / "pyinstrument.html").read_text()
+    else:
+        import pstats
+
+        functions = {f[2] for f in pstats.Stats(str(tmp_path / "out" / "cprofile.prof")).stats}  # type: ignore[attr-defined]
+        assert "crunch_in_a_worker_thread" in functions
+
+
+def test_both_profilers_on_one_run_is_refused_in_one_line(tmp_path: Path) -> None:
+    script = tmp_path / "effects.py"
+    script.write_text(textwrap.dedent(SIDE_EFFECT))
+    result = run_cli("--simulate", "--profiler", "both", "--output-dir", str(tmp_path / "out"), str(script))
+    assert result.returncode == 2 and "--separate-passes" in result.stderr
+    assert not (tmp_path / "side-effects.log").exists()  # refused before it ran
+
+
+def test_separate_passes_repeat_the_program_and_say_so(tmp_path: Path) -> None:
+    script = tmp_path / "effects.py"
+    script.write_text(textwrap.dedent(SIDE_EFFECT))
+    out = tmp_path / "out"
+    result = run_cli(
+        "--simulate", "--scenario", "instant", "--profiler", "pyinstrument", "--separate-passes",
+        "--quiet", "--output-dir", str(out), str(script),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (tmp_path / "side-effects.log").read_text() == "ran\nran\n"  # measured, then profiled
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["passes"] == {"figures": "measure (trace only)", "profiles": ["pyinstrument"]}
+    assert summary["requests"]["started"] == 2  # the figures are the first run's only
