@@ -11,15 +11,19 @@ docs/arrival-times.md):
   newly arrived segments into the tail skb of the receive queue and gives the merged
   skb the newest stamp. A frame whose skb absorbed a later write therefore carries the
   later stamp, and no read pattern can get the earlier one back.
-* So after each read a one-byte ``MSG_PEEK`` looks at the next queued byte: if it
-  carries the same stamp it sits in the same skb, the skb outlived our frame, and the
-  stamp is only an upper bound. Nothing queued, or a different stamp, means the skb
-  ended with our bytes: the stamp is their arrival.
+* So after each read a one-byte ``MSG_PEEK`` looks at the next queued byte. Nothing
+  queued: the skb ended with our bytes, the stamp is theirs. The same stamp: same skb,
+  which held a later write, so the stamp is only an upper bound. A different stamp
+  proves a different skb only if it was set before our recvmsg began: a stamp set later
+  may be a later segment merged into the very skb we read from, its earlier stamp
+  overwritten (the reader can lose the GIL between the read and the peek, so "later" can
+  be milliseconds). Such reads are reported as upper bounds too.
 """
 
 from __future__ import annotations
 
 import socket
+import time
 from typing import NamedTuple
 
 from profiler.trace.netio.clock import arrival_in_perf
@@ -62,6 +66,7 @@ class Receiver:
             if framer is not None:
                 framer.advance(data)
             return Received(data, None, arrival_in_perf(None)[1], False)
+        before_ns = time.time_ns()
         data, ancdata, _flags, _addr = sock.recvmsg(want, ANCILLARY_SPACE)
         kernel_ns = rx_timestamp_ns(ancdata)
         arrived, returned = arrival_in_perf(kernel_ns)
@@ -69,11 +74,12 @@ class Receiver:
             return _EOF
         if framer is not None:
             framer.advance(data)
-        exact = framed and kernel_ns is not None and arrived is not None and self._skb_ended(kernel_ns)
+        exact = framed and kernel_ns is not None and arrived is not None
+        exact = exact and self._skb_ended(kernel_ns, before_ns)  # type: ignore[arg-type]
         return Received(data, arrived, returned, exact)
 
-    def _skb_ended(self, kernel_ns: int) -> bool:
-        """Whether the skb our last byte came from holds nothing more (see module doc)."""
+    def _skb_ended(self, kernel_ns: int, before_ns: int) -> bool:
+        """Whether the skb our last byte came from held nothing more when we read it (module doc)."""
         try:
             nxt, ancdata, _flags, _addr = self.sock.recvmsg(1, ANCILLARY_SPACE, socket.MSG_PEEK)
         except BlockingIOError:
@@ -81,4 +87,4 @@ class Receiver:
         if not nxt:
             return True  # end of stream
         next_ns = rx_timestamp_ns(ancdata)
-        return next_ns is not None and next_ns != kernel_ns
+        return next_ns is not None and next_ns != kernel_ns and next_ns < before_ns
