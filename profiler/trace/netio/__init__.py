@@ -9,7 +9,7 @@ the process itself was late. Design, measurements and limits: docs/arrival-times
 """
 
 from profiler.trace.netio.async_backend import AsyncTimestampingBackend
-from profiler.trace.netio.install import (
+from profiler.trace.netio.installing import (
     Installation,
     async_timestamping_transport,
     install,
