@@ -24,6 +24,7 @@ from profiler.trace.netio.async_fallback import ReportingAsyncStream
 from profiler.trace.netio.observers import Observed
 from profiler.trace.netio.prepare import prepare, switch_to_tls
 from profiler.trace.netio.receiver import Received, Receiver
+from profiler.trace.netio.support import unsupported_reason
 from profiler.trace.netio.sync_backend import _extra
 from profiler.trace.netio.tls import RECORD_READ, TLSSession
 
@@ -258,6 +259,7 @@ async def _connect(
 class AsyncTimestampingBackend(httpcore2.AsyncNetworkBackend):
     def __init__(self, *, frame_aware: bool = True) -> None:
         self.frame_aware = frame_aware
+        unsupported_reason()  # once per process: keeps the kernel's stamping switched on
         self._fallback: AutoBackend | None = None
         #: Set when a connection had to be made without timestamps, and why.
         self.fallback_reason: str | None = None

@@ -21,6 +21,7 @@ from httpcore2._utils import is_socket_readable
 from profiler.trace.netio.observers import Observed
 from profiler.trace.netio.prepare import prepare, switch_to_tls
 from profiler.trace.netio.receiver import Received, Receiver
+from profiler.trace.netio.support import unsupported_reason
 from profiler.trace.netio.tls import RECORD_READ, TLSSession
 
 _perf = time.perf_counter
@@ -233,6 +234,7 @@ class TimestampingBackend(httpcore2.NetworkBackend):
 
     def __init__(self, *, frame_aware: bool = True) -> None:
         self.frame_aware = frame_aware
+        unsupported_reason()  # once per process: keeps the kernel's stamping switched on
 
     def connect_tcp(
         self,
