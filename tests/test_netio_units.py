@@ -76,7 +76,8 @@ def test_tls_framer_needs_a_peek_at_each_record_start() -> None:
     framer = TlsRecordFramer()
     stream = _record(b"a" * 300) + _record(b"b" * 10)
     assert framer.room() == 0
-    assert framer.room_in(stream[:5]) == 5  # only the header peeked: read it, the body follows
+    assert framer.room_in(stream[:5]) == 305  # the header's length points past the peek
+    assert framer.room_in(stream[:3]) == 3  # a partial header: read what is known to be inside
     assert framer.room_in(stream) == 305  # whole record, not a byte of the next
     assert framer.room() == 0  # peeking moved nothing
     framer.advance(stream[:305])
@@ -149,6 +150,13 @@ def test_small_peeks_still_stop_exactly_at_boundaries() -> None:
     ends = {len(HEAD), len(HEAD) + 10, len(stream)}
     positions = {sum(map(len, pieces[: i + 1])) for i in range(len(pieces))}
     assert ends <= positions  # each boundary is where some read ended
+
+
+def test_a_big_chunk_is_one_read_though_the_peek_saw_only_its_size_line() -> None:
+    framer = Http1ResponseFramer()
+    framer.note_request(b"GET / HTTP/1.1\r\n\r\n")
+    framer.advance(HEAD)
+    assert framer.room_in(b"4000\r\n" + b"x" * 58) == 6 + 0x4000 + 2
 
 
 def test_content_length_body_is_one_frame_then_the_next_head() -> None:

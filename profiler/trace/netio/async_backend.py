@@ -60,6 +60,8 @@ def _deadline(timeout: float | None) -> float | None:
 
 
 async def _receive(receiver: Receiver, max_bytes: int, deadline: float | None) -> Received:
+    if receiver.drained:
+        await _wait(receiver.sock, False, deadline)
     while True:
         try:
             return receiver.try_read(max_bytes)

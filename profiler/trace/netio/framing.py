@@ -7,7 +7,6 @@ pure: they see bytes, never a socket, so they are tested on synthetic input.
 
 from __future__ import annotations
 
-import copy
 from typing import Protocol
 
 
@@ -25,7 +24,9 @@ class Framer(Protocol):
         ...
 
     def room_in(self, peeked: bytes) -> int:
-        """Bytes of ``peeked`` (a prefix of what is queued) that can be read without passing a boundary."""
+        """Bytes that can be read without passing the next boundary, given ``peeked``, a prefix of
+        what is queued: to the boundary when ``peeked`` shows where it is (possibly beyond
+        ``peeked`` itself, as a record's length does), else all of ``peeked``."""
         ...
 
     def advance(self, data: bytes) -> None:
@@ -41,6 +42,7 @@ class ScanningFramer:
     """Shared mechanics: subclasses implement ``_consume`` (consume up to the first boundary)."""
 
     peek_size = 5
+    boundary = False  # set by ``_consume`` when it stopped at a boundary
 
     @property
     def known(self) -> bool:
@@ -50,7 +52,8 @@ class ScanningFramer:
         return 0
 
     def _consume(self, data: bytes) -> int:
-        """Consume bytes of ``data`` up to and including the first boundary; return how many."""
+        """Consume bytes of ``data`` up to and including the first boundary; return how many,
+        with ``boundary`` telling whether it got there."""
         raise NotImplementedError
 
     def _detach(self) -> None:
@@ -58,9 +61,12 @@ class ScanningFramer:
 
     def room_in(self, peeked: bytes) -> int:
         # A throw-away copy scans the peeked bytes, so the real state moves only on reads.
-        probe = copy.copy(self)
+        probe = object.__new__(type(self))
+        probe.__dict__.update(self.__dict__)
         probe._detach()
-        return probe._consume(peeked)
+        used = probe._consume(peeked)
+        # Inside a frame of known length (a chunk, a record body) the boundary lies beyond the peek.
+        return used if probe.boundary else used + probe.room()
 
     def advance(self, data: bytes) -> None:
         while data:

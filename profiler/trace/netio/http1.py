@@ -32,8 +32,6 @@ class State(Enum):
 
 
 class Http1ResponseFramer(ScanningFramer):
-    peek_size = 1024
-
     def __init__(self) -> None:
         self.state = State.IDLE
         self._buf = b""  # head, chunk line or trailers read so far
@@ -43,6 +41,11 @@ class Http1ResponseFramer(ScanningFramer):
     @property
     def known(self) -> bool:
         return self.state not in (State.IDLE, State.OPAQUE)
+
+    @property
+    def peek_size(self) -> int:  # type: ignore[override]
+        # A chunk-size line is a few bytes; a head may be long (one peek need not hold it all).
+        return 64 if self.state in (State.CHUNK_LINE, State.TRAILERS) else 1024
 
     def room(self) -> int:
         return self._remaining if self.state in (State.CHUNK_DATA, State.LENGTH) else 0
@@ -59,11 +62,12 @@ class Http1ResponseFramer(ScanningFramer):
             self.state = State.HEAD
 
     def _consume(self, data: bytes) -> int:
+        self.boundary = True
         pos = 0
         while pos < len(data):
             state = self.state
             if state in (State.IDLE, State.OPAQUE):
-                return len(data)
+                break
             if state in (State.CHUNK_DATA, State.LENGTH):
                 take = min(self._remaining, len(data) - pos)
                 self._remaining -= take
@@ -79,7 +83,7 @@ class Http1ResponseFramer(ScanningFramer):
                 self._buf = joined
                 if len(joined) > _MAX_HEAD:
                     self._become_opaque()
-                return len(data)
+                break
             used = end + len(terminator) - len(self._buf)
             pos += used
             text, self._buf = joined[: end + len(terminator)], b""
@@ -90,7 +94,8 @@ class Http1ResponseFramer(ScanningFramer):
                 self.state = State.HEAD
                 return pos
             self._after_chunk_line(text)
-        return pos
+        self.boundary = False
+        return len(data)
 
     def _after_chunk_line(self, line: bytes) -> None:
         try:

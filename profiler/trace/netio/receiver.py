@@ -48,8 +48,12 @@ class Receiver:
         self.sock = sock
         self.framer = framer
         self.stamped = stamped  # the kernel agreed to stamp this socket
+        # The last probe found nothing queued: the next read may wait before trying, which
+        # saves a syscall and an exception on the path of a reader that keeps up.
+        self.drained = False
 
     def try_read(self, max_bytes: int) -> Received:
+        self.drained = False
         sock, framer = self.sock, self.framer
         want = max_bytes
         framed = framer is not None and framer.known
@@ -83,6 +87,7 @@ class Receiver:
         try:
             nxt, ancdata, _flags, _addr = self.sock.recvmsg(1, ANCILLARY_SPACE, socket.MSG_PEEK)
         except BlockingIOError:
+            self.drained = True
             return True
         if not nxt:
             return True  # end of stream

@@ -42,6 +42,8 @@ def _wait(sock: socket.socket, events: int, deadline: float | None) -> bool:
 
 
 def _receive(receiver: Receiver, max_bytes: int, deadline: float | None) -> Received:
+    if receiver.drained and not _wait(receiver.sock, select.POLLIN, deadline):
+        raise TimeoutError
     while True:
         try:
             return receiver.try_read(max_bytes)

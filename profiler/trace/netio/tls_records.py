@@ -22,6 +22,7 @@ class TlsRecordFramer(ScanningFramer):
         return self._remaining
 
     def _consume(self, data: bytes) -> int:
+        self.boundary = True
         pos = 0
         while pos < len(data):
             if self._remaining:
@@ -39,4 +40,5 @@ class TlsRecordFramer(ScanningFramer):
                 self._header = b""
                 if not self._remaining:
                     return pos
+        self.boundary = False
         return pos
