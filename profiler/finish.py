@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -37,6 +38,8 @@ def build_run(
     """The run of a collector; ``wall`` is in perf_counter seconds. Lists only passes that profiled."""
     origin = collector.origin
     profiled = [p for p in profile_passes if p.has_profile()]
+    if collector.arrival_notes:
+        target = replace(target, arrival_timestamps="; ".join(collector.arrival_notes))
     return Run.build(
         [trace_call(recording, origin) for recording in collector.recordings],
         wall=(wall[0] - origin, wall[1] - origin),

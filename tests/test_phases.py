@@ -305,3 +305,74 @@ def test_random_timelines_always_tile(seed: int) -> None:
     assert_tiles(trace)
     assert all(trace.phases[name] is not None and trace.phases[name] >= 0 for name in LEAVES)  # type: ignore[operator]
     assert set(LOCAL_PHASES) <= set(trace.phases)
+
+
+# --- with kernel arrival times (profiler.trace.netio) ----------------------------------------------
+
+
+def test_bytes_that_arrived_before_the_program_read_them_are_contention() -> None:
+    timeline = Timeline().attempt(1.0)
+    end = timeline.exchange(1.0, wait_ms=100.0, body_ms=0.5)
+    recording = timeline.respond(0, 200).exit(end + 1.0)
+    headers_complete = (1.0 + 0.2 + 100.0) / 1000
+    # The headers reached the machine 30 ms before the busy program got to read them.
+    recording.note_read(headers_complete - 0.030, headers_complete, 512, True)
+    recording.note_read(end / 1000 - 0.0004, end / 1000, 900, True)
+    trace = trace_call(recording)
+    assert trace.arrival_times
+    assert ms(trace.phases["server_wait"]) == pytest.approx(70.0)
+    assert ms(trace.phases["contention"]) == pytest.approx(30.0 + 0.4)
+    assert ms(trace.phases["download"]) == pytest.approx(0.1)
+    assert_tiles(trace)
+
+
+def test_no_stamp_leaves_the_wait_as_it_was_seen() -> None:
+    timeline = Timeline().attempt(1.0)
+    end = timeline.exchange(1.0, wait_ms=100.0, body_ms=0.5)
+    recording = timeline.respond(0, 200).exit(end + 1.0)
+    recording.note_read(None, (1.0 + 0.2 + 100.0) / 1000, 512, False)  # the platform gave no stamp
+    trace = trace_call(recording)
+    assert not trace.arrival_times and ms(trace.phases["server_wait"]) == pytest.approx(100.0)
+
+
+def _stamped_stream(arrivals: list[float], handed: list[float], exact: list[bool]) -> RequestTrace:
+    """A stream whose content chunks arrived at ``arrivals`` but were handed over at ``handed`` (ms)."""
+    timeline = Timeline(stream=True, n=1).attempt(1.0)
+    timeline.event(1.0, "http11.send_request_headers.started").event(
+        1.1, "http11.send_request_headers.complete"
+    )
+    timeline.event(1.1, "http11.send_request_body.started").event(1.2, "http11.send_request_body.complete")
+    timeline.event(1.2, "http11.receive_response_headers.started")
+    timeline.event(51.2, "http11.receive_response_headers.complete")
+    recording = timeline.respond(0, 200).exit(52.0)
+    recording.note_read(0.0511, 0.0512, 300, True)
+    asked = 52.0
+    for arrived, ready, is_exact in zip(arrivals, handed, exact, strict=True):
+        recording.chunk_requested.append(asked / 1000)
+        recording.note_read(arrived / 1000, (ready - 0.05) / 1000, 90, is_exact)
+        recording.chunk_ready.append(ready / 1000)
+        recording.chunk_choice.append(0)
+        recording.chunk_cpu.append(0.00001)
+        asked = ready + 0.01
+    recording.chunk_requested.append(asked / 1000)
+    recording.stream_ended = (asked + 0.1) / 1000
+    recording.stream_finished_choices = 1
+    return trace_call(recording)
+
+
+def test_itl_comes_from_arrivals_when_the_caller_reads_in_bunches() -> None:
+    # The server wrote every 10 ms; the busy caller got the chunks in two bunches.
+    trace = _stamped_stream([60, 70, 80, 90], [75.0, 75.2, 95.0, 95.2], [True] * 4)
+    assert [round(ms(g), 3) for g in trace.itl_s] == [10.0, 10.0, 10.0]
+    assert [round(ms(g), 3) for g in trace.itl_seen_s] == [0.2, 19.8, 0.2]
+    # Waiting for the first chunk ended at its arrival (60 ms); the 15 ms until it was handed over is local.
+    assert trace.ttft_parts is not None
+    assert ms(trace.ttft_parts["server"]) == pytest.approx((51.1 - 1.2) + (60.0 - 52.0))
+    assert ms(trace.ttft_parts["contention"]) == pytest.approx(0.1 + (75.0 - 0.01 - 60.0), abs=0.02)
+    assert_tiles(trace)
+
+
+def test_merged_writes_leave_their_gaps_unknown_not_guessed() -> None:
+    trace = _stamped_stream([60, 70, 80, 90], [61.0, 82.0, 82.1, 91.0], [True, False, True, True])
+    assert trace.itl_unknown == 2  # the gaps on either side of the merged read
+    assert [round(ms(g), 3) for g in trace.itl_s] == [10.0]

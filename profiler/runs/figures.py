@@ -51,10 +51,12 @@ class Streaming:
     """Figures of the successful streamed calls (ms; tokens/s)."""
 
     ttft: Distribution | None
-    itl: Distribution | None
+    itl: Distribution | None  # from kernel arrival times where the reads had them
+    itl_seen: Distribution | None  # as the caller saw the chunks handed over
     tpot: Distribution | None
     output_tokens_per_s: Distribution | None
     ttft_parts: dict[str, Distribution]  # each part of the TTFT over the calls
+    itl_unknown: int = 0  # gaps left out of ``itl``: merged by the kernel, their arrivals lost
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,11 +100,13 @@ def _streaming(streams: Sequence[RequestTrace]) -> Streaming:
     return Streaming(
         ttft=Distribution.of((t.ttft_s for t in with_ttft), 1000.0),  # type: ignore[misc]
         itl=Distribution.of((gap for t in streams for gap in t.itl_s), 1000.0),
+        itl_seen=Distribution.of((gap for t in streams for gap in t.itl_seen_s), 1000.0),
         tpot=Distribution.of((t.tpot_s for t in streams if t.tpot_s is not None), 1000.0),
         output_tokens_per_s=Distribution.of(
             t.output_tokens / t.e2e for t in streams if t.output_tokens and t.e2e > 0
         ),
         ttft_parts=parts,
+        itl_unknown=sum(t.itl_unknown for t in streams),
     )
 
 

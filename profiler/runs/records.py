@@ -102,6 +102,7 @@ def call_record(call: RequestTrace) -> dict[str, Any]:
         "idempotency_key": call.idempotency_key,
         "input_tokens": call.input_tokens,
         "output_tokens": call.output_tokens,
+        "arrival_times": call.arrival_times,
     }
     if call.worker is not None:
         record["worker"] = call.worker
@@ -112,6 +113,8 @@ def call_record(call: RequestTrace) -> dict[str, Any]:
             if call.ttft_parts is None
             else {part: _ms(value) for part, value in call.ttft_parts.items()},
             itl_ms=[_ms(gap) for gap in call.itl_s],
+            itl_seen_ms=[_ms(gap) for gap in call.itl_seen_s],
+            itl_unknown=call.itl_unknown,
             tpot_ms=_ms(call.tpot_s),
             chunks=call.chunks,
         )
@@ -149,6 +152,9 @@ def call_from_record(record: Mapping[str, Any]) -> RequestTrace:
         ttft_s=_s(record.get("ttft_ms")),
         ttft_parts=None if ttft_parts is None else {k: v / 1000.0 for k, v in ttft_parts.items()},
         itl_s=[gap / 1000.0 for gap in record.get("itl_ms") or ()],
+        itl_seen_s=[gap / 1000.0 for gap in record.get("itl_seen_ms") or ()],
+        itl_unknown=int(record.get("itl_unknown") or 0),
+        arrival_times=bool(record.get("arrival_times")),
         tpot_s=_s(record.get("tpot_ms")),
         output_tokens=record.get("output_tokens"),
         input_tokens=record.get("input_tokens"),

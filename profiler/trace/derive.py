@@ -17,6 +17,8 @@ and the caller's own time between chunks (``caller``).
 
 from __future__ import annotations
 
+import math
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Iterable
 
@@ -101,12 +103,52 @@ class _Attempt:
             self.trace.error_type = f"HTTP {response.status}"
 
 
+class _Reads:
+    """The call's reads with kernel arrival times, looked up by when the program got them."""
+
+    def __init__(self, recording: CallRecording) -> None:
+        self.returned = recording.read_returned
+        self.arrived = recording.read_arrived
+        self.exact = recording.read_exact
+        self.stamped = any(not math.isnan(a) for a in self.arrived)
+
+    def last_arrival(self, after: float, until: float) -> float | None:
+        """When the bytes of the last read returned in ``(after, until]`` arrived (None: no such read)."""
+        index = bisect_right(self.returned, until) - 1
+        if index < 0 or self.returned[index] <= after or math.isnan(self.arrived[index]):
+            return None
+        return self.arrived[index]
+
+    def delivering(self, at: float) -> int | None:
+        """The index of the last read returned by ``at``: the read a chunk handed over then came in."""
+        index = bisect_right(self.returned, at) - 1
+        return index if index >= 0 and not math.isnan(self.arrived[index]) else None
+
+    def any_between(self, after: float, until: float) -> bool:
+        return bisect_right(self.returned, until) > bisect_left(self.returned, after)
+
+
 class _Timeline:
     """Appends segments in time order; zero-length ones are dropped."""
 
-    def __init__(self, exited: float | None) -> None:
+    def __init__(self, exited: float | None, reads: _Reads) -> None:
         self.segments: list[Segment] = []
         self.exited = exited
+        self.reads = reads
+
+    def waited(self, phase: str, start: float, end: float, attempt: int | None) -> None:
+        """A wait for the network until ``end``, cut at the read's arrival when the kernel stamped it.
+
+        Bytes that had arrived while the program had not read them yet are its own lateness:
+        ``contention``, not ``phase``.
+        """
+        arrived = self.reads.last_arrival(start, end)
+        if arrived is None:
+            self.add(phase, start, end, attempt)
+            return
+        cut = min(max(arrived, start), end)
+        self.add(phase, start, cut, attempt)
+        self.add("contention", cut, end, attempt)
 
     def add(self, phase: str, start: float, end: float, attempt: int | None = None) -> None:
         if end > start:
@@ -132,7 +174,10 @@ class _Timeline:
                 began = cursor  # once the request is out, the server is at work: its wait starts there
             elif began > cursor:
                 self.local_until(cursor, began, index, "contention")
-            self.add(_STEP_PHASE[step], max(began, cursor), ended, index)
+            if step in (Step.RECEIVE_HEADERS, Step.RECEIVE_BODY):
+                self.waited(_STEP_PHASE[step], max(began, cursor), ended, index)
+            else:
+                self.add(_STEP_PHASE[step], max(began, cursor), ended, index)
             cursor = max(cursor, ended)
             if until_headers and step is Step.RECEIVE_HEADERS:
                 break
@@ -141,27 +186,35 @@ class _Timeline:
             cursor = attempt.end
         return cursor
 
+    def chunk_wait(self, start: float, end: float, index: int) -> None:
+        """The time blocked in ``next()``: waiting for bytes, or — when no read was needed, the
+        chunk's bytes being in the buffer already — the process's own time (with stamped reads)."""
+        if self.reads.stamped and not self.reads.any_between(start, end):
+            self.add("contention", start, end, index)
+        else:
+            self.waited("download", start, end, index)
+
     def stream_body(self, recording: CallRecording, headers_end: float, end: float, index: int) -> None:
         """A consumed stream: the SDK building it, then each chunk waited for, parsed, handed over."""
         requested, ready, cpu = recording.chunk_requested, recording.chunk_ready, recording.chunk_cpu
         exited = recording.exited if recording.exited is not None else headers_end
         self.add("local_post", headers_end, exited, index)
         cursor = max(headers_end, exited)
-        for k, arrived in enumerate(ready):
+        for k, handed in enumerate(ready):
             self.add("caller", cursor, requested[k])
-            parsing = min(cpu[k], arrived - requested[k]) if k < len(cpu) else 0.0
-            self.add("download", requested[k], arrived - parsing, index)
-            self.add("local_post", arrived - parsing, arrived, index)
-            cursor = arrived
+            parsing = min(cpu[k], handed - requested[k]) if k < len(cpu) else 0.0
+            self.chunk_wait(requested[k], handed - parsing, index)
+            self.add("local_post", handed - parsing, handed, index)
+            cursor = handed
         if len(requested) > len(ready):  # the last request ended the stream (or failed)
             self.add("caller", cursor, requested[-1])
-            self.add("download", requested[-1], end, index)
+            self.chunk_wait(requested[-1], end, index)
         else:  # closed by the caller while it held the last chunk
             self.add("caller", cursor, end)
 
 
 def _content_timing(recording: CallRecording) -> tuple[float | None, list[float], int]:
-    """(when the first content chunk was handed over, gaps per choice, content chunks)."""
+    """(when the first output chunk was handed over, gaps per choice as the caller saw them, chunks)."""
     first: float | None = None
     last_by_choice: dict[int, float] = {}
     gaps: list[float] = []
@@ -177,6 +230,33 @@ def _content_timing(recording: CallRecording) -> tuple[float | None, list[float]
             gaps.append(at - previous)
         last_by_choice[choice] = at
     return first, gaps, count
+
+
+def _arrival_gaps(recording: CallRecording, reads: _Reads) -> tuple[list[float], int]:
+    """Gaps per choice between the *arrivals* of successive output chunks, and how many were unknown.
+
+    A chunk's bytes came in the last read returned before it was handed over. A gap is
+    known when both reads are exact (all their bytes one server write); two chunks of one
+    exact read were written together (a gap of 0). Otherwise the kernel merged writes and
+    kept only the latest stamp, so the gap is left out rather than guessed.
+    """
+    gaps: list[float] = []
+    unknown = 0
+    last_by_choice: dict[int, int] = {}
+    for at, choice in zip(recording.chunk_ready, recording.chunk_choice, strict=True):
+        if choice < 0:
+            continue
+        read = reads.delivering(at)
+        previous = last_by_choice.get(choice)
+        if read is not None:
+            last_by_choice[choice] = read
+        if previous is None:
+            continue
+        if read is None or not (reads.exact[read] and reads.exact[previous]):
+            unknown += 1
+            continue
+        gaps.append(reads.arrived[read] - reads.arrived[previous])
+    return gaps, unknown
 
 
 def _sums(segments: Iterable[Segment]) -> dict[str, float]:
@@ -219,7 +299,8 @@ def trace_call(recording: CallRecording, origin: float = 0.0) -> RequestTrace:
     if recording.stream_ended is not None:
         end = max(end, recording.stream_ended)
 
-    timeline = _Timeline(recording.exited)
+    reads = _Reads(recording)
+    timeline = _Timeline(recording.exited, reads)
     timeline.add("local_pre", recording.entered, attempts[0].start if attempts else end)
     for index, attempt in enumerate(attempts):
         is_last = index == len(attempts) - 1
@@ -262,7 +343,8 @@ def trace_call(recording: CallRecording, origin: float = 0.0) -> RequestTrace:
             last.error_kind = error_kind
             last.error_type = recording.error_type
 
-    first_content, itl, content_chunks = _content_timing(recording)
+    first_content, itl_seen, content_chunks = _content_timing(recording)
+    itl, itl_unknown = _arrival_gaps(recording, reads) if reads.stamped else (itl_seen, 0)
     ttft = None if first_content is None else first_content - recording.entered
     output_tokens = recording.usage_output_tokens
     if output_tokens is None and recording.stream:
@@ -296,6 +378,9 @@ def trace_call(recording: CallRecording, origin: float = 0.0) -> RequestTrace:
         ttft_s=ttft,
         ttft_parts=None if first_content is None else _ttft_parts(segments, first_content),
         itl_s=itl,
+        itl_seen_s=itl_seen,
+        itl_unknown=itl_unknown,
+        arrival_times=reads.stamped,
         tpot_s=tpot,
         output_tokens=output_tokens,
         input_tokens=recording.usage_input_tokens,

@@ -39,6 +39,7 @@ from typing import Any
 
 from openai import _base_client, _legacy_response, _response, _streaming
 
+from profiler.trace import netio
 from profiler.trace.events import Outcome, trace_code
 from profiler.trace.exceptions import kind_of_exception
 from profiler.trace.operations import normalise_path, operation_of
@@ -51,6 +52,9 @@ _current_call: ContextVar[CallRecording | None] = ContextVar("profiler_current_c
 # Set by a public SDK method while it builds its request: (perf_counter, thread CPU, "resource.method").
 _method_entry: ContextVar[tuple[float, float, str] | None] = ContextVar("profiler_method_entry", default=None)
 _hooked_clients: weakref.WeakSet[Any] = weakref.WeakSet()
+# HTTP clients whose arrival times were taken care of: why not, or "kernel" (kept per client).
+_arrival_clients: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
+KERNEL_ARRIVALS = "kernel"
 _installed = False
 _FAILED = int(Outcome.FAILED)
 RECORDING_KEY = "profiler.recording"  # where a response's recording is kept, in its extensions
@@ -150,6 +154,19 @@ async def _on_response_async(response: Any) -> None:
     _keep_response(response)
 
 
+def _timestamp_arrivals(http_client: Any, collector: Collector) -> None:
+    """Put the kernel-timestamping network backend under the client, once; note how it went."""
+    note = _arrival_clients.get(http_client)
+    if note is None:
+        try:
+            installation = netio.install(http_client)
+            note = KERNEL_ARRIVALS if installation else f"unavailable: {installation.reason}"
+        except Exception as exc:  # a client we do not know how to reach: measure without arrivals
+            note = f"unavailable: {type(exc).__name__}"
+        _arrival_clients[http_client] = note
+    collector.arrival_notes[note] = collector.arrival_notes.get(note, 0) + 1
+
+
 def _hook_http_client(sdk_client: Any, is_async: bool) -> None:
     http_client = getattr(sdk_client, "_client", None)
     if http_client is None or http_client in _hooked_clients:
@@ -166,15 +183,17 @@ def _hook_http_client(sdk_client: Any, is_async: bool) -> None:
 class _CallScope:
     """Entered around the SDK's ``request``: the call's recording is current inside it."""
 
-    __slots__ = ("_cpu_before", "_token", "recording")
+    __slots__ = ("_cpu_before", "_reads", "_token", "recording")
 
     def __init__(self, recording: CallRecording, cpu_before: float | None) -> None:
         self.recording = recording
         self._cpu_before = cpu_before
         self._token: Token[CallRecording | None] | None = None
+        self._reads: Token[Any] | None = None
 
     def __enter__(self) -> CallRecording:
         self._token = _current_call.set(self.recording)
+        self._reads = netio.read_observer.set(self.recording.note_read)
         return self.recording
 
     def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
@@ -182,8 +201,9 @@ class _CallScope:
         if self._cpu_before is not None:
             recording.cpu_s = time.thread_time() - self._cpu_before
         recording.exited = time.perf_counter()
-        assert self._token is not None
+        assert self._token is not None and self._reads is not None
         _current_call.reset(self._token)
+        netio.read_observer.reset(self._reads)
         if exc is not None:
             if isinstance(exc, KeyboardInterrupt | SystemExit):
                 recording.interrupted = True
@@ -199,6 +219,8 @@ def _begin(sdk_client: Any, options: Any, stream: bool, is_async: bool) -> _Call
     if collector is None or _current_call.get() is not None:
         return None
     _hook_http_client(sdk_client, is_async)
+    if collector.arrival_times:
+        _timestamp_arrivals(sdk_client._client, collector)
     recording = collector.new_call()
     entry = _method_entry.get()
     cpu_before = None if is_async else time.thread_time()

@@ -77,7 +77,10 @@ class RequestTrace:
     idempotency_key: str | None = None
     ttft_s: float | None = None
     ttft_parts: dict[str, float] | None = None  # the TTFT's own phases, summing to it
-    itl_s: list[float] = field(default_factory=list)
+    itl_s: list[float] = field(default_factory=list)  # from arrival times where stamped, else as seen
+    itl_seen_s: list[float] = field(default_factory=list)  # the gaps as the caller saw the chunks
+    itl_unknown: int = 0  # gaps left out: the kernel merged the writes, so their arrivals are lost
+    arrival_times: bool = False  # its reads carried kernel arrival times
     tpot_s: float | None = None
     output_tokens: int | None = None
     input_tokens: int | None = None

@@ -16,6 +16,8 @@ from itertools import count
 
 from profiler.trace.events import ATTEMPT_STARTED
 
+_NO_STAMP = float("nan")
+
 
 @dataclass(slots=True)
 class AttemptResponse:
@@ -56,6 +58,12 @@ class CallRecording:
     chunk_cpu: array = field(default_factory=lambda: array("d"))  # CPU spent inside the SDK on each chunk
     stream_ended: float | None = None
     stream_finished_choices: int = 0  # choices that sent a finish_reason
+    # Every read of the response, when the network backend stamps arrivals (profiler.trace.netio):
+    # when its last byte reached the machine (NaN: no stamp), when the program got it, and whether
+    # that arrival holds for all of its bytes (one server write) or is only an upper bound.
+    read_arrived: array = field(default_factory=lambda: array("d"))
+    read_returned: array = field(default_factory=lambda: array("d"))
+    read_exact: bytearray = field(default_factory=bytearray)
     usage_output_tokens: int | None = None
     usage_input_tokens: int | None = None
     interrupted: bool = False  # cut short by Ctrl-C or exit: kept, but not counted as a failure
@@ -68,6 +76,12 @@ class CallRecording:
     def mark_attempt(self) -> None:
         self.times.append(time.perf_counter())
         self.codes.append(ATTEMPT_STARTED)
+
+    def note_read(self, arrived: float | None, returned: float, nbytes: int, exact: bool) -> None:
+        """The network backend's report of one read (its ``ReadObserver``)."""
+        self.read_arrived.append(_NO_STAMP if arrived is None else arrived)
+        self.read_returned.append(returned)
+        self.read_exact.append(exact)
 
     @property
     def attempts(self) -> int:
@@ -95,10 +109,20 @@ class Collector:
     long-running service feeds its metrics that way without growing.
     """
 
-    def __init__(self, on_done: Callable[[CallRecording], None] | None = None, *, keep: bool = True) -> None:
+    def __init__(
+        self,
+        on_done: Callable[[CallRecording], None] | None = None,
+        *,
+        keep: bool = True,
+        arrival_times: bool = True,
+    ) -> None:
         self.recordings: list[CallRecording] = []
         self.on_done = on_done
         self.keep = keep
+        # Read kernel arrival times under the SDK's HTTP clients (costs tens of µs per read).
+        self.arrival_times = arrival_times
+        # How each HTTP client's arrival times went: "kernel", or why not (one client each).
+        self.arrival_notes: dict[str, int] = {}
         self._ids = count(1)
         self._lock = threading.Lock()
         self.origin = time.perf_counter()

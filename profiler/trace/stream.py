@@ -21,6 +21,7 @@ from typing import Any
 
 from profiler.trace.exceptions import kind_of_exception
 from profiler.trace.kinds import STREAM_INTERRUPTED
+from profiler.trace.netio import read_observer
 from profiler.trace.recording import CallRecording
 
 ChunkNote = Callable[[CallRecording, Any], int]
@@ -118,16 +119,20 @@ def timed_chunks(inner: Iterator[Any], recording: CallRecording) -> Iterator[Any
     clock, cpu_clock, next_chunk = time.perf_counter, time.thread_time, inner.__next__
     asked_at, ready_at = recording.chunk_requested.append, recording.chunk_ready.append
     choice_of, cpu_of = recording.chunk_choice.append, recording.chunk_cpu.append
+    observe, bind, unbind = recording.note_read, read_observer.set, read_observer.reset
     error: BaseException | None = None
     closed_early = False
     try:
         while True:
             asked, cpu_before = clock(), cpu_clock()
             asked_at(asked)
+            reads = bind(observe)  # the body is read here, after the SDK call returned: this call's reads
             try:
                 chunk = next_chunk()
             except StopIteration:
                 break
+            finally:
+                unbind(reads)
             ready_at(clock())
             cpu_of(cpu_clock() - cpu_before)
             choice_of(note(recording, chunk))
@@ -151,15 +156,19 @@ async def atimed_chunks(inner: AsyncIterator[Any], recording: CallRecording) -> 
         recording.chunk_ready.append,
         recording.chunk_choice.append,
     )
+    observe, bind, unbind = recording.note_read, read_observer.set, read_observer.reset
     error: BaseException | None = None
     closed_early = False
     try:
         while True:
             asked_at(clock())
+            reads = bind(observe)
             try:
                 chunk = await next_chunk()
             except StopAsyncIteration:
                 break
+            finally:
+                unbind(reads)
             ready_at(clock())
             choice_of(note(recording, chunk))
             yield chunk
