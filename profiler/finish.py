@@ -34,6 +34,7 @@ def build_run(
     profile_passes: Sequence[ProfilePass] = (),
     figures_from: str = MEASURED_TRACE_ONLY,
     interrupted: bool = False,
+    loop_lag_s: Sequence[float] | None = None,
 ) -> Run:
     """The run of a collector; ``wall`` is in perf_counter seconds. Lists only passes that profiled."""
     origin = collector.origin
@@ -50,6 +51,7 @@ def build_run(
         passes=Passes(figures_from, tuple(p.name for p in profiled)),
         interrupted=interrupted,
         attribution=explain(profiled),
+        loop_lag_s=loop_lag_s,
     )
 
 
@@ -66,6 +68,7 @@ def finish_run(
     interrupted: bool = False,
     log_handlers: Sequence[logging.Handler] = (),
     console: Console | None = None,
+    loop_lag_s: Sequence[float] | None = None,
 ) -> Run:
     """Build the run and, with an ``output_dir``, write every output of it there."""
     run = build_run(
@@ -77,6 +80,7 @@ def finish_run(
         profile_passes=profile_passes,
         figures_from=figures_from,
         interrupted=interrupted,
+        loop_lag_s=loop_lag_s,
     )
     if output_dir is not None:
         profiled = [p for p in profile_passes if p.has_profile()]

@@ -99,7 +99,27 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     workload.add_argument(
         "--concurrency", "-c", type=_positive_int, default=1, metavar="C",
-        help="at most C calls in flight, from C worker threads sharing one client (default: 1)",
+        help="at most C calls in flight (threads: C worker threads sharing one client) (default: 1)",
+    )  # fmt: skip
+    workload.add_argument(
+        "--client", choices=("threads", "async"), default="threads",
+        help="threads: the sync OpenAI client from worker threads; async: AsyncOpenAI on one event loop, "
+        "with its lag measured (default: threads)",
+    )  # fmt: skip
+    workload.add_argument(
+        "--uvloop",
+        action="store_true",
+        help="with --client async: run on uvloop's event loop (pip install uvloop)",
+    )
+    workload.add_argument(
+        "--rate", type=_positive_float, default=None, metavar="R",
+        help="open loop: start R calls per second whatever the server does (at most C in flight); latency "
+        "then counts from each call's scheduled start, its wait in the client reported apart "
+        "(default: closed loop, the next call when one ends)",
+    )  # fmt: skip
+    workload.add_argument(
+        "--arrival", choices=("poisson", "constant"), default="poisson",
+        help="with --rate: Poisson arrivals (seeded) or evenly spaced ones (default: poisson)",
     )  # fmt: skip
     workload.add_argument(
         "--stream", action="store_true", help="stream the replies (adds TTFT, inter-token latency and TPOT)"
@@ -225,6 +245,13 @@ def _dispatch(args: argparse.Namespace, console: object) -> int:
         else:
             target = resolve_target(args.base_url)
             scenario = load_scenario(args.scenario) if target.embedded else None
+            if args.uvloop and args.client != "async":
+                return _usage_error("--uvloop needs --client async")
+            if args.uvloop:
+                try:
+                    import uvloop  # noqa: F401
+                except ImportError:
+                    return _usage_error("--uvloop: uvloop is not installed (pip install uvloop)")
     except (TargetError, ScenarioError, ValueError) as exc:
         return _usage_error(str(exc))
     if is_program:

@@ -75,6 +75,10 @@ def run_sample(
         local_work_ms=args.local_work_ms,
         model=args.model,
         n=args.choices,
+        client=args.client,
+        rate=args.rate,
+        arrival=args.arrival,
+        uvloop=args.uvloop,
     )
     profile_passes = passes_for(args.profiler)
     progress = CallProgress(console, args.quiet)
@@ -86,23 +90,28 @@ def run_sample(
             base_url = simulator.base_url
         else:
             base_url = target.base_url or ""
+        shape = f"{config.rate:g} calls/s ({config.arrival}), " if config.rate else ""
         console.print(
-            f"Target: {escape(redact_url(base_url) or '')}  ·  {config.requests} requests, "
-            f"concurrency {config.concurrency}{', streamed' if config.stream else ''}, "
+            f"Target: {escape(redact_url(base_url) or '')}  ·  {config.requests} requests, {shape}"
+            f"concurrency {config.concurrency} ({config.client}){', streamed' if config.stream else ''}, "
             f"model {escape(config.model)}, n={config.n}"
         )
-        client = stack.enter_context(
-            openai.OpenAI(
-                base_url=base_url,
-                api_key=target.api_key,
-                timeout=client_timeout(args.timeout, scenario.client_timeout_s if scenario else None),
-                max_retries=args.max_retries,
+        timeout = client_timeout(args.timeout, scenario.client_timeout_s if scenario else None)
+
+        def client() -> openai.OpenAI | openai.AsyncOpenAI:
+            # One per pass: the async client closes with its event loop.
+            kind = openai.AsyncOpenAI if config.client == "async" else openai.OpenAI
+            made = kind(
+                base_url=base_url, api_key=target.api_key, timeout=timeout, max_retries=args.max_retries
             )
-        )
+            if isinstance(made, openai.OpenAI):
+                stack.enter_context(made)
+            return made
+
         with progress:
             progress.start("measure (trace only)", config.requests)
             with collecting(collector):
-                measured = run_workload(client, config)
+                measured = run_workload(client(), config)
             interrupted = measured.interrupted
             if scenario is not None:
                 served = served_requests(output_dir / "ground_truth.jsonl")
@@ -110,7 +119,11 @@ def run_sample(
                 progress.start(f"profile ({profile_pass.name})", config.requests)
                 # Traced too, only so the bar counts failures as the summary does; the records are dropped.
                 with collecting(Collector(on_done=progress.call_done)):
-                    result = run_workload(client, config, thread_context=profile_pass.thread_context)
+                    if config.client == "async":  # one thread runs the loop: profile that thread
+                        with profile_pass.thread_context():
+                            result = run_workload(client(), config)
+                    else:
+                        result = run_workload(client(), config, thread_context=profile_pass.thread_context)
                 if result.interrupted:
                     interrupted = True
                     break
@@ -124,7 +137,9 @@ def run_sample(
             source="profiler.run",
             requests=config.requests,
             concurrency=config.concurrency,
-            client="threads",
+            client=config.client,
+            rate=config.rate,
+            arrival=config.arrival if config.rate else None,
             stream=config.stream,
             local_work_ms=config.local_work_ms,
             model=config.model,
@@ -144,6 +159,7 @@ def run_sample(
         interrupted=interrupted,
         log_handlers=shippers,
         console=console,
+        loop_lag_s=measured.loop_lag_s,
     )
     close_shippers(shippers, console)
     if interrupted:

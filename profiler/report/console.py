@@ -75,6 +75,21 @@ def requests_table(run: Run) -> Table:
         for label, stats in (("TTFT", streaming.ttft), ("ITL", streaming.itl), ("TPOT", streaming.tpot)):
             if stats is not None:
                 table.add_row(label, _percentiles(stats))
+    if streaming is not None and streaming.ttft_parts and streaming.ttft is not None:
+        parts = " · ".join(
+            f"{name} {_ms(stats.mean)}" for name, stats in streaming.ttft_parts.items() if stats.mean >= 0.05
+        )
+        table.add_row("TTFT, mean parts", parts)
+    if streaming is not None and streaming.itl_seen is not None and streaming.itl is not None:
+        table.add_row("ITL as handed over", _percentiles(streaming.itl_seen))
+    if figures.schedule_lag is not None:
+        table.add_row("waited to start", _percentiles(figures.schedule_lag) + "  (open loop: due → SDK call)")
+    if figures.latency_from_schedule is not None:
+        table.add_row("latency from due", _percentiles(figures.latency_from_schedule))
+    if figures.event_loop_lag is not None:
+        table.add_row("event-loop lag", _percentiles(figures.event_loop_lag))
+    if run.target.arrival_timestamps:
+        table.add_row("arrival times", run.target.arrival_timestamps)
     queue = figures.breakdown["queue"]
     if queue is not None and queue.p99 >= 1.0:
         table.add_row(

@@ -8,12 +8,42 @@ from profiler.runs import Run
 _NAME_HOTSPOT_FROM = 0.05
 
 
+# From this share of the TTFT (or of the calls' time) on, the process's own lateness is named.
+_NAME_CONTENTION_FROM = 0.10
+
+
 def _server_share(run: Run) -> float:
-    """The part of network time that was the server thinking (server_wait over all network phases)."""
-    network, server_wait = run.figures.breakdown["network"], run.figures.breakdown["server_wait"]
+    """The part of network time that was the server: its wait, and for streams the chunks it generated."""
+    breakdown = run.figures.breakdown
+    network, server_wait, download = breakdown["network"], breakdown["server_wait"], breakdown["download"]
     if network is None or server_wait is None or network.total <= 0:
         return 0.0
-    return server_wait.total / network.total
+    server = server_wait.total
+    if run.figures.streaming is not None and download is not None:
+        server += download.total  # a stream's chunks come as fast as the server generates them
+    return min(1.0, server / network.total)
+
+
+def _contention_text(run: Run) -> str | None:
+    """ "your process was busy: 38% of TTFT is contention", when that is what held the calls up."""
+    figures = run.figures
+    streaming = figures.streaming
+    if streaming is not None and streaming.ttft is not None and streaming.ttft.mean > 0:
+        part = streaming.ttft_parts.get("contention")
+        if part is not None and part.mean / streaming.ttft.mean >= _NAME_CONTENTION_FROM:
+            return f"your process was busy: {part.mean / streaming.ttft.mean:.0%} of TTFT is contention"
+    contention, latency = figures.breakdown["contention"], figures.latency
+    if (
+        contention is not None
+        and latency is not None
+        and latency.mean > 0
+        and contention.mean / latency.mean >= _NAME_CONTENTION_FROM
+    ):
+        return (
+            f"your process was busy: {contention.mean / latency.mean:.0%} of each call is contention "
+            "(its threads, the GIL or its event loop were late), not network"
+        )
+    return None
 
 
 def _nothing_recorded(run: Run) -> str:
@@ -61,6 +91,9 @@ def verdict(run: Run) -> str:
         text += f"; {network_text}"
     if backoff and not backoff >= max(network, local):
         text += f"; back-off {backoff:.0%}"
+    busy = _contention_text(run)
+    if busy:
+        text += f"; {busy}"
     if figures.error_rate:
         text += f"; {figures.error_rate:.0%} of calls failed"
     return text + "."

@@ -46,6 +46,9 @@ def _figures_document(figures: RunFigures) -> dict[str, Any]:
         "split_s": figures.split.to_dict(),
         "throughput_rps": figures.throughput_rps,
         "calls_by_api": figures.calls_by_api,
+        "schedule_lag_ms": _dist(figures.schedule_lag),
+        "latency_from_schedule_ms": _dist(figures.latency_from_schedule),
+        "event_loop_lag_ms": _dist(figures.event_loop_lag),
     }
     streaming = figures.streaming
     if streaming is not None:
@@ -122,6 +125,9 @@ def _figures_from(document: Mapping[str, Any]) -> RunFigures:
         throughput_rps=document.get("throughput_rps"),
         calls_by_api=dict(document.get("calls_by_api") or {}),
         streaming=streaming,
+        schedule_lag=Distribution.from_dict(document.get("schedule_lag_ms")),
+        latency_from_schedule=Distribution.from_dict(document.get("latency_from_schedule_ms")),
+        event_loop_lag=Distribution.from_dict(document.get("event_loop_lag_ms")),
     )
 
 

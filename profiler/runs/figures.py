@@ -83,6 +83,9 @@ class RunFigures:
     throughput_rps: float | None
     calls_by_api: dict[str, int]
     streaming: Streaming | None  # None when no call streamed
+    schedule_lag: Distribution | None = None  # open loop: ms each call waited in the client after it was due
+    latency_from_schedule: Distribution | None = None  # open loop: ms from due to done, the client's queue in
+    event_loop_lag: Distribution | None = None  # async client: ms the loop woke a 10 ms timer late
 
 
 def _sorted_counts(counter: Counter[str]) -> dict[str, int]:
@@ -110,8 +113,13 @@ def _streaming(streams: Sequence[RequestTrace]) -> Streaming:
     )
 
 
-def figures_of(calls: Sequence[RequestTrace], wall: Interval, cpu_s: float) -> RunFigures:
-    """Every figure of a run, from its calls, its wall interval (s since origin) and its CPU time."""
+def figures_of(
+    calls: Sequence[RequestTrace], wall: Interval, cpu_s: float, loop_lag_s: Sequence[float] | None = None
+) -> RunFigures:
+    """Every figure of a run, from its calls, its wall interval (s since origin) and its CPU time.
+
+    ``loop_lag_s``: an async run's event-loop lag samples, when it measured them.
+    """
     counted = [t for t in calls if not t.interrupted]
     started = len(counted)
     failed = sum(1 for t in counted if not t.ok)
@@ -156,4 +164,9 @@ def figures_of(calls: Sequence[RequestTrace], wall: Interval, cpu_s: float) -> R
         throughput_rps=round(started / wall_s, DIGITS) if wall_s > 0 else None,
         calls_by_api=dict(Counter(t.api for t in counted).most_common()),
         streaming=_streaming(streams) if any(t.stream for t in counted) else None,
+        schedule_lag=Distribution.of((lag for t in counted if (lag := t.schedule_lag) is not None), 1000.0),
+        latency_from_schedule=Distribution.of(
+            (t.end - t.scheduled for t in counted if t.scheduled is not None), 1000.0
+        ),
+        event_loop_lag=Distribution.of(loop_lag_s or (), 1000.0),
     )

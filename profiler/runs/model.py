@@ -202,11 +202,12 @@ class Run:
         passes: Passes | None = None,
         interrupted: bool = False,
         attribution: Attribution | None = None,
+        loop_lag_s: Sequence[float] | None = None,
     ) -> Run:
         """A run from its traced calls: the figures are derived here, once."""
         return cls(
             calls=list(calls),
-            figures=figures_of(calls, wall, cpu_s),
+            figures=figures_of(calls, wall, cpu_s, loop_lag_s),
             config=config or RunConfig(),
             target=target or TargetInfo(),
             passes=passes or Passes(),

@@ -104,6 +104,9 @@ def call_record(call: RequestTrace) -> dict[str, Any]:
         "output_tokens": call.output_tokens,
         "arrival_times": call.arrival_times,
     }
+    if call.scheduled is not None:
+        record["scheduled_ms"] = _ms(call.scheduled)
+        record["schedule_lag_ms"] = _ms(call.schedule_lag)
     if call.worker is not None:
         record["worker"] = call.worker
     if call.stream:
@@ -165,4 +168,5 @@ def call_from_record(record: Mapping[str, Any]) -> RequestTrace:
         method=record.get("method"),
         server_address=record.get("server_address"),
         server_port=record.get("server_port"),
+        scheduled=_s(record.get("scheduled_ms")),
     )

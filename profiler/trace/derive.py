@@ -390,4 +390,5 @@ def trace_call(recording: CallRecording, origin: float = 0.0) -> RequestTrace:
         method=recording.method,
         server_address=recording.server_address,
         server_port=recording.server_port,
+        scheduled=None if recording.scheduled is None else recording.scheduled - origin,
     )

@@ -51,6 +51,9 @@ _local_collector: ContextVar[Collector | None] = ContextVar("profiler_local_coll
 _current_call: ContextVar[CallRecording | None] = ContextVar("profiler_current_call", default=None)
 # Set by a public SDK method while it builds its request: (perf_counter, thread CPU, "resource.method").
 _method_entry: ContextVar[tuple[float, float, str] | None] = ContextVar("profiler_method_entry", default=None)
+# Set by an open-loop load generator: when the call in this context was due (perf_counter). The time
+# between that and the SDK call's entry is the client's own queue, counted apart from the call.
+scheduled_at: ContextVar[float | None] = ContextVar("profiler_scheduled_at", default=None)
 _hooked_clients: weakref.WeakSet[Any] = weakref.WeakSet()
 # HTTP clients whose arrival times were taken care of: why not, or "kernel" (kept per client).
 _arrival_clients: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
@@ -243,6 +246,7 @@ def _begin(sdk_client: Any, options: Any, stream: bool, is_async: bool) -> _Call
         n = body.get("n")
         recording.n = n if isinstance(n, int) and n > 0 else 1
     recording.stream = bool(stream)
+    recording.scheduled = scheduled_at.get()
     return _CallScope(recording, cpu_before)
 
 
@@ -391,4 +395,12 @@ def collecting_here(collector: Collector | None = None) -> Iterator[Collector]:
         _local_collector.reset(token)
 
 
-__all__ = ["RECORDING_KEY", "active_collector", "collecting", "collecting_here", "current_call", "install"]
+__all__ = [
+    "RECORDING_KEY",
+    "active_collector",
+    "collecting",
+    "collecting_here",
+    "current_call",
+    "install",
+    "scheduled_at",
+]

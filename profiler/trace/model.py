@@ -91,6 +91,12 @@ class RequestTrace:
     method: str | None = None  # the public SDK method called (chat.completions.create …), when known
     server_address: str | None = None
     server_port: int | None = None
+    scheduled: float | None = None  # when an open-loop generator meant it to start (s since origin)
+
+    @property
+    def schedule_lag(self) -> float | None:
+        """How long the call waited in the client after it was due (open loop only)."""
+        return None if self.scheduled is None else max(0.0, self.start - self.scheduled)
 
     @property
     def ok(self) -> bool:

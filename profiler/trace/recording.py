@@ -70,6 +70,7 @@ class CallRecording:
     method: str | None = None  # the public SDK method the caller called, when it is one we mark
     server_address: str | None = None  # the API's host and port (OTel server.address / server.port)
     server_port: int | None = None
+    scheduled: float | None = None  # perf_counter when an open-loop generator meant it to start
     stream_wrapped: bool = False  # its stream's chunks are being timed
     on_done: Callable[[CallRecording], None] | None = None
 
