@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from itertools import accumulate
 from typing import Any
 
@@ -61,9 +62,10 @@ def loads(data: bytes | str, *, max_depth: int) -> Any:
         raise JSONRejected(
             "syntax", f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
         ) from None
-    except ValueError as exc:
+    except ValueError:
         # int() refuses more than sys.get_int_max_str_digits() digits (4300 by default).
-        raise JSONRejected("syntax", f"invalid JSON: {exc}") from None
+        limit = sys.get_int_max_str_digits()
+        raise JSONRejected("syntax", f"invalid JSON: a number has more than {limit} digits") from None
     except RecursionError:  # pragma: no cover - nesting_depth bounds the recursion; kept as a last guard
         raise JSONRejected("depth", "nested too deeply") from None
     if _SURROGATE_ESCAPE.search(text) and _holds_surrogate(value):
