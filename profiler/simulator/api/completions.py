@@ -170,7 +170,6 @@ class CompletionChunks:
 
     def _chunk(self, index: int, text: str, finish: str | None) -> bytes:
         choice = {"text": text, "index": index, "logprobs": None, "finish_reason": finish}
-        body: dict[str, Any] = {**self._header, "choices": [choice]}
-        if self._include_usage:
-            body["usage"] = None
-        return sse_event(body)
+        # Unlike chat chunks, no `"usage": null` on the way: the spec types a completion's usage
+        # as an object, so it appears on the last chunk alone.
+        return sse_event({**self._header, "choices": [choice]})

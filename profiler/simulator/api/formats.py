@@ -30,13 +30,11 @@ class TextFormat:
         """As the Responses API echoes it in `text.format`."""
         if self.kind != "json_schema":
             return {"type": self.kind}
-        return {
-            "type": "json_schema",
-            "name": self.name,
-            "schema": self.schema or {},
-            "strict": self.strict,
-            "description": self.description,
-        }
+        echoed: dict[str, Any] = {"type": "json_schema", "name": self.name, "schema": self.schema or {}}
+        echoed["strict"] = self.strict
+        if self.description is not None:  # the spec types it as a string: absent, not null
+            echoed["description"] = self.description
+        return echoed
 
 
 def read_format(spec: Any, param: str, *, nested: bool) -> TextFormat:

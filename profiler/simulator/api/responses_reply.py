@@ -46,7 +46,7 @@ class ResponseObject:
     def snapshot(self, status: str) -> dict[str, Any]:
         """The object as a given moment sees it: no output and no usage until it is done."""
         done = status in ("completed", "incomplete")
-        return {
+        snapshot: dict[str, Any] = {
             "id": self.id,
             "object": "response",
             "created_at": self.created_at,
@@ -61,9 +61,7 @@ class ResponseObject:
             "output": self.items() if done else [],
             "parallel_tool_calls": self.request.echo["parallel_tool_calls"],
             "previous_response_id": self.request.echo["previous_response_id"],
-            "prompt_cache_key": None,
             "reasoning": {"effort": None, "summary": None},
-            "safety_identifier": None,
             "service_tier": "default",
             "temperature": self.request.echo["temperature"],
             "text": self.request.echo["text"],
@@ -72,10 +70,14 @@ class ResponseObject:
             "top_logprobs": 0,
             "top_p": self.request.echo["top_p"],
             "truncation": "disabled",
-            "usage": self.usage if done else None,
-            "user": self.request.echo["user"],
             "metadata": self.request.echo["metadata"],
         }
+        # The spec types these as an object and a string, not nullable: absent until there is one.
+        if done:
+            snapshot["usage"] = self.usage
+        if self.request.echo["user"] is not None:
+            snapshot["user"] = self.request.echo["user"]
+        return snapshot
 
     def final(self) -> dict[str, Any]:
         return self.snapshot(self.final_status)

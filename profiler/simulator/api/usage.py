@@ -31,7 +31,7 @@ def responses_usage(input_tokens: int, output_tokens: int) -> Usage:
     """The Responses API: input/output/total with their details."""
     return {
         "input_tokens": input_tokens,
-        "input_tokens_details": {"cached_tokens": 0},
+        "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
         "output_tokens": output_tokens,
         "output_tokens_details": {"reasoning_tokens": 0},
         "total_tokens": input_tokens + output_tokens,
