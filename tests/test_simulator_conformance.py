@@ -30,6 +30,7 @@ from tests.test_simulator_support import (
     Start,
     check_sdk_type,
     check_spec,
+    faulty,
     simulators,
     spec_event_components,
     sse_frames,
@@ -292,12 +293,13 @@ STREAMED = [case for case in CASES if case[2].get("stream")]
 def test_what_a_200_fault_sends_is_valid_as_far_as_it_goes(
     start: Start, fault: str, name: str, path: str, body: dict[str, Any]
 ) -> None:
-    sim = start(dataclasses.replace(INSTANT, name=fault, faults={fault: 1.0}, stall_s=0.05))
+    # A short stall: the client waits it out and gets the normal reply.
+    sim = start(faulty(fault, stall_s=0.05) if fault == "timeout" else faulty(fault))
     check_answer(path, send(sim, path, body), complete=fault == "timeout")
 
 
 def test_malformed_streams_break_only_the_one_event(start: Start) -> None:
-    sim = start(dataclasses.replace(INSTANT, name="malformed", faults={"malformed": 1.0}))
+    sim = start(faulty("malformed"))
     for path, body in [("/chat/completions", {"messages": USER}), ("/responses", {"input": "x"})]:
         frames = sse_frames(send(sim, path, {**body, "stream": True}).text)
         broken = [frame for frame in frames if frame.data != "[DONE]" and not _parses(frame.data)]

@@ -20,6 +20,7 @@ from profiler.simulator import (
     SimulatorProcess,
     load_scenario,
 )
+from profiler.simulator.__main__ import parse_args
 from profiler.simulator.limits import (
     MAX_BODY_BYTES,
     MAX_CHOICES,
@@ -261,24 +262,41 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
 @pytest.mark.parametrize(
     ("args", "named"),
     [
-        (["--port", "70000"], "--port"),
         (["--port", "-1"], "--port"),
         (["--port", "http"], "--port"),
         (["--host", ""], "--host"),
+        (["--scenario", "nope"], "--scenario"),
         (["--scenario-json", "[" * DEEP], "--scenario-json"),
         (["--scenario-json", '{"ttft": 1}'], "--scenario-json"),
         (["--ground-truth", "/no/such/dir/gt.jsonl"], "--ground-truth"),
         (["--tls-cert", "setup.cfg"], "--tls-key"),
         (["--tls-cert", "setup.cfg", "--tls-key", "setup.cfg"], "--tls-cert"),
+        (["--tls", "--tls-cert", "setup.cfg", "--tls-key", "setup.cfg"], "--tls"),
         (["--log-level", "loud"], "--log-level"),
     ],
 )
-def test_every_option_is_checked_at_parse_time_in_one_line(args: list[str], named: str) -> None:
-    result = _cli(*args)
+def test_every_option_is_checked_at_parse_time_in_one_line(
+    args: list[str], named: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # In-process: the same parser `python -m profiler.simulator` runs (the subprocess test below).
+    monkeypatch.chdir(REPO_ROOT)
+    with pytest.raises(SystemExit) as caught:
+        parse_args(args)
+    out, err = capsys.readouterr()
+    assert caught.value.code == 2
+    assert out == ""
+    assert err.count("\n") == 1, err
+    assert named in err
+
+
+def test_a_port_out_of_range_is_one_line_and_exit_2() -> None:
+    result = _cli("--port", "70000")
     assert result.returncode == 2
     assert result.stdout == ""
-    assert result.stderr.count("\n") == 1, result.stderr
-    assert named in result.stderr
+    assert result.stderr == (
+        "python -m profiler.simulator: error: argument --port: port must be between 0 and 65535, got 70000 "
+        "(see --help)\n"
+    )
 
 
 def test_a_start_that_fails_says_why_in_one_line(tmp_path: Path) -> None:

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import json
 import math
+import ssl
 from array import array
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -22,7 +24,7 @@ import pydantic
 import pytest
 
 from profiler.simulator import SimulatorProcess
-from tests.test_simulator_support import TOKENS, USER, Start, simulators
+from tests.test_simulator_support import TOKENS, USER, Start, default_ssl_context, sdk_client, simulators
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -281,23 +283,19 @@ def _kwargs(case: Case) -> dict[str, Any]:
 
 
 def run_sync(sim: SimulatorProcess, case: Case) -> Any:
-    http_client = httpx2.Client(verify=sim.ssl_context()) if sim.tls else None
-    with openai.OpenAI(
-        base_url=sim.base_url, api_key="sk-test", max_retries=0, http_client=http_client
-    ) as client:
-        method = _method(client, case.method)
-        if case.kind == "value":
-            return method(**_kwargs(case))
-        if case.kind == "stream":
-            return list(method(**_kwargs(case)))
-        with method(**_kwargs(case)) as stream:
-            for _ in stream:
-                pass
-            return getattr(stream, case.final)()
+    method = _method(sdk_client(sim), case.method)
+    if case.kind == "value":
+        return method(**_kwargs(case))
+    if case.kind == "stream":
+        return list(method(**_kwargs(case)))
+    with method(**_kwargs(case)) as stream:
+        for _ in stream:
+            pass
+        return getattr(stream, case.final)()
 
 
 async def run_async(sim: SimulatorProcess, case: Case) -> Any:
-    http_client = httpx2.AsyncClient(verify=sim.ssl_context()) if sim.tls else None
+    http_client = httpx2.AsyncClient(verify=_ssl_context(sim))
     async with openai.AsyncOpenAI(
         base_url=sim.base_url, api_key="sk-test", max_retries=0, http_client=http_client
     ) as client:
@@ -312,6 +310,15 @@ async def run_async(sim: SimulatorProcess, case: Case) -> Any:
             return await getattr(stream, case.final)()
 
 
+def _ssl_context(sim: SimulatorProcess) -> ssl.SSLContext:
+    return _test_ca_context(sim) if sim.tls else default_ssl_context()
+
+
+@functools.cache
+def _test_ca_context(sim: SimulatorProcess) -> ssl.SSLContext:
+    return sim.ssl_context()
+
+
 @pytest.mark.parametrize("case", CASES, ids=[case.id for case in CASES])
 @pytest.mark.parametrize("mode", ["sync", "async"])
 @pytest.mark.parametrize("transport", ["http", "https"])
@@ -323,14 +330,14 @@ def test_sdk_call(start: Start, transport: str, mode: str, case: Case) -> None:
 
 
 def test_models_retrieve_and_an_unknown_model(start: Start) -> None:
-    client = openai.OpenAI(base_url=start().base_url, api_key="sk-test", max_retries=0)
+    client = sdk_client(start())
     assert client.models.retrieve("text-embedding-3-small").owned_by == "system"
     with pytest.raises(openai.NotFoundError, match="does not exist"):
         client.models.retrieve("gpt-9")
 
 
 def test_base64_and_float_embeddings_are_the_same_float32_vector(start: Start) -> None:
-    client = openai.OpenAI(base_url=start().base_url, api_key="sk-test", max_retries=0)
+    client = sdk_client(start())
     floats = client.embeddings.create(model="m", input="same text", encoding_format="float").data[0].embedding
     packed = (
         client.embeddings.create(model="m", input="same text", encoding_format="base64").data[0].embedding

@@ -3,14 +3,20 @@ and checking what the simulator sent against the SDK's own types and the publish
 
 from __future__ import annotations
 
+import atexit
 import dataclasses
 import functools
 import json
+import shutil
+import ssl
+import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack
+from pathlib import Path
 from typing import Any
 
+import httpx2
+import openai
 import pydantic
 import pytest
 
@@ -23,20 +29,55 @@ USER = [{"role": "user", "content": "Recommend two novels for a long train ride.
 Start = Callable[..., SimulatorProcess]
 
 
+def faulty(fault: str, *, stall_s: float = 2.0) -> Scenario:
+    """INSTANT with one fault on every request; modules asking for the same one share a simulator."""
+    return dataclasses.replace(INSTANT, name=fault, faults={fault: 1.0}, retry_after_s=0.05, stall_s=stall_s)
+
+
+# One simulator per (scenario, tls) for the whole test session, whichever module asks first:
+# starting and stopping one costs about a second, and most modules want the same few.
+_RUNNING: dict[tuple[str, bool], SimulatorProcess] = {}
+_GROUND_TRUTH_DIR = Path(tempfile.mkdtemp(prefix="simulator-tests-"))
+# Registered before any simulator starts, so it runs after their own atexit stops (LIFO).
+atexit.register(shutil.rmtree, _GROUND_TRUTH_DIR, ignore_errors=True)
+
+
+def shared_simulator(scenario: Scenario = INSTANT, *, tls: bool = False) -> SimulatorProcess:
+    """A running simulator for this scenario, started on first use, stopped when the session ends.
+
+    Requests from earlier tests have moved its fault and content draws on, so a test
+    that needs a fresh sequence (determinism) starts its own.
+    """
+    key = (scenario.to_json(), tls)
+    if key not in _RUNNING:
+        path = _GROUND_TRUTH_DIR / f"ground_truth_{len(_RUNNING)}.jsonl"
+        _RUNNING[key] = SimulatorProcess(scenario, ground_truth_path=path, tls=tls).start()
+    return _RUNNING[key]
+
+
+@functools.cache
+def default_ssl_context() -> ssl.SSLContext:
+    """The system trust store, loaded once: each client that loads its own costs ~50 ms."""
+    return ssl.create_default_context()
+
+
+def sdk_client(sim: SimulatorProcess, **options: Any) -> openai.OpenAI:
+    """A sync SDK client for `sim`, no retries unless asked; cached, and cheap to vary with_options."""
+    client = _cached_client(sim)
+    return client.with_options(**options) if options else client
+
+
+@functools.cache
+def _cached_client(sim: SimulatorProcess) -> openai.OpenAI:
+    verify = sim.ssl_context() if sim.tls else default_ssl_context()
+    return openai.OpenAI(
+        base_url=sim.base_url, api_key="sk-test", max_retries=0, http_client=httpx2.Client(verify=verify)
+    )
+
+
 def simulators(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Start]:
-    """For a module-scoped fixture: starts one simulator per (scenario, tls), each with its ground truth."""
-    running: dict[tuple[str, bool], SimulatorProcess] = {}
-    with ExitStack() as stack:
-
-        def start(scenario: Scenario = INSTANT, *, tls: bool = False) -> SimulatorProcess:
-            key = (scenario.to_json(), tls)
-            if key not in running:
-                path = tmp_path_factory.mktemp("sim") / "ground_truth.jsonl"
-                sim = SimulatorProcess(scenario, ground_truth_path=path, tls=tls)
-                running[key] = stack.enter_context(sim)
-            return running[key]
-
-        yield start
+    """For a module-scoped `start` fixture."""
+    yield shared_simulator
 
 
 def ground_truth(sim: SimulatorProcess, request_id: str) -> dict[str, Any]:

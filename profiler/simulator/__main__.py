@@ -11,9 +11,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import NoReturn
 
-from .app import create_app
 from .scenario import BUILTIN_SCENARIOS, Scenario, ScenarioError, load_scenario, parse_scenario_json
-from .server import bind, serve
 from .tls import create_certificates, server_ssl_check
 
 PROG = "python -m profiler.simulator"
@@ -111,6 +109,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    # Imported once the options are known to be good, so bad usage is answered at once.
+    from .app import create_app
+    from .server import bind, serve
+
     scenario: Scenario = args.scenario
     try:
         app = create_app(scenario, args.ground_truth)
