@@ -56,7 +56,7 @@ json_values = st.recursive(
         st.lists(children, max_size=4)
         | st.dictionaries(st.sampled_from(KEYS) | st.text(max_size=8), children, max_size=4)
     ),
-    max_leaves=12,
+    max_leaves=8,
 )
 # Mostly well-formed requests with wrong values here and there: what reaches the deep checks.
 near_requests = st.fixed_dictionaries(

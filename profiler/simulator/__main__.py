@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import logging
 import os
+import signal
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -138,6 +139,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 flush=True,
             )
 
+        # uvicorn re-raises SIGTERM once it has shut down; the default action would kill the
+        # process before the test CA's directory is removed, so it ends like a Ctrl-C instead.
+        signal.signal(signal.SIGTERM, _interrupt)
         with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how a foreground server is meant to stop
             serve(
                 app,
@@ -221,6 +225,10 @@ def _readable_file(text: str) -> Path:
 
 def _reason(exc: BaseException) -> str:
     return str(getattr(exc, "reason", None) or getattr(exc, "strerror", None) or exc)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _log_to_stderr(level: str) -> None:
