@@ -4,56 +4,79 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import logging
+import os
+import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import NoReturn
 
-from .app import create_app
-from .scenario import BUILTIN_SCENARIOS, Scenario, ScenarioError, load_scenario
-from .server import bind, serve
+from .scenario import BUILTIN_SCENARIOS, Scenario, ScenarioError, load_scenario, parse_scenario_json
+from .tls import create_certificates, server_ssl_check
 
 PROG = "python -m profiler.simulator"
 
 
+class _OneLineParser(argparse.ArgumentParser):
+    """Bad usage gets one line naming the option, and exit status 2: no usage block to scroll past."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _OneLineParser(
         prog=PROG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description=(
-            "Serve an OpenAI-compatible Chat Completions API (POST /v1/chat/completions,\n"
-            "GET /v1/models) whose latency and failures follow a scenario. Point a client\n"
-            "at the printed base URL with any API key. See docs/simulator.md."
+            "Serve an OpenAI-compatible API whose latency and failures follow a scenario:\n"
+            "POST /v1/chat/completions, /v1/responses, /v1/completions, /v1/embeddings;\n"
+            "GET /v1/responses/{id}, /v1/models, /v1/models/{id}. Point a client at the\n"
+            "printed base URL with any API key. See docs/simulator.md."
         ),
         epilog=f"example:\n  {PROG} --port 8000 --scenario flaky --ground-truth ground_truth.jsonl",
     )
-    parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default: %(default)s)")
+    parser.add_argument(
+        "--host", type=_host, default="127.0.0.1", help="interface to listen on (default: %(default)s)"
+    )
     parser.add_argument(
         "--port",
-        type=int,
+        type=_port,
         default=8000,
-        help="port to listen on; 0 lets the OS pick a free one (default: %(default)s)",
+        help="port to listen on, 0..65535; 0 lets the OS pick a free one (default: %(default)s)",
     )
     source = parser.add_mutually_exclusive_group()
     source.add_argument(
         "--scenario",
         metavar="NAME|FILE",
-        default="default",
-        help=f"built-in scenario ({', '.join(BUILTIN_SCENARIOS)}) or a JSON scenario file "
-        "(default: %(default)s)",
+        type=_scenario_source,
+        default=BUILTIN_SCENARIOS["default"],
+        help=f"built-in scenario ({', '.join(BUILTIN_SCENARIOS)}) or a JSON scenario file (default: default)",
     )
     source.add_argument(
         "--scenario-json",
         metavar="JSON",
+        dest="scenario",
+        type=_scenario_json,
         help="the scenario as a JSON object, fields as in a scenario file (how SimulatorProcess passes one)",
     )
     parser.add_argument(
         "--ground-truth",
         metavar="FILE",
-        type=Path,
+        type=_new_or_writable_file,
         help="append one JSON line per request received, saying what the server really did",
     )
+    tls = parser.add_argument_group("HTTPS")
+    tls.add_argument(
+        "--tls",
+        action="store_true",
+        help="serve HTTPS with a throw-away test CA made at start; its certificate's path is printed",
+    )
+    tls.add_argument(
+        "--tls-cert", metavar="FILE", type=_readable_file, help="serve HTTPS with this PEM chain"
+    )
+    tls.add_argument("--tls-key", metavar="FILE", type=_readable_file, help="the private key of --tls-cert")
     parser.add_argument("--access-log", action="store_true", help="log every request uvicorn-style to stderr")
     parser.add_argument(
         "--log-level",
@@ -70,12 +93,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if (args.tls_cert is None) != (args.tls_key is None):
+        parser.error("--tls-cert and --tls-key go together")
+    if args.tls and args.tls_cert is not None:
+        parser.error("--tls makes its own certificate; drop --tls-cert/--tls-key or --tls")
+    if args.tls_cert is not None:
+        try:
+            server_ssl_check(args.tls_cert, args.tls_key)
+        except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
+            parser.error(f"argument --tls-cert/--tls-key: not a certificate and its key ({_reason(exc)})")
+    return args
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        scenario = _scenario(args)
-    except ScenarioError as exc:
-        return _fail(str(exc), 2)
+    args = parse_args(argv)
+    # Imported once the options are known to be good, so bad usage is answered at once.
+    from .app import create_app
+    from .server import bind, serve
+
+    scenario: Scenario = args.scenario
     try:
         app = create_app(scenario, args.ground_truth)
     except OSError as exc:
@@ -86,36 +125,110 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:
         return _fail(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", 1)
 
-    def announce(port: int) -> None:
-        if args.managed:
-            print(f"READY {port}", flush=True)
-        else:
-            host = f"[{args.host}]" if ":" in args.host else args.host
-            print(f"scenario {scenario.name!r}: serving http://{host}:{port}/v1 (Ctrl-C to stop)", flush=True)
+    with _tls_files(args) as tls:
+        scheme = "https" if tls else "http"
 
-    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how a foreground server is meant to stop
-        serve(
-            app,
-            sock,
-            on_ready=announce,
-            access_log=args.access_log,
-            log_level=args.log_level,
-            exit_on_stdin_eof=args.managed,
-        )
+        def announce(port: int) -> None:
+            if args.managed:
+                print(f"READY {port}", flush=True)
+                return
+            host = f"[{args.host}]" if ":" in args.host else args.host
+            trust = f"; CA certificate {args.ca_path}" if args.tls else ""
+            print(
+                f"scenario {scenario.name!r}: serving {scheme}://{host}:{port}/v1{trust} (Ctrl-C to stop)",
+                flush=True,
+            )
+
+        # uvicorn re-raises SIGTERM once it has shut down; the default action would kill the
+        # process before the test CA's directory is removed, so it ends like a Ctrl-C instead.
+        signal.signal(signal.SIGTERM, _interrupt)
+        with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how a foreground server is meant to stop
+            serve(
+                app,
+                sock,
+                on_ready=announce,
+                access_log=args.access_log,
+                log_level=args.log_level,
+                exit_on_stdin_eof=args.managed,
+                tls=tls,
+            )
     return 0
 
 
-def _scenario(args: argparse.Namespace) -> Scenario:
-    if args.scenario_json is None:
-        return load_scenario(args.scenario)
+@contextlib.contextmanager
+def _tls_files(args: argparse.Namespace) -> Iterator[tuple[str, str] | None]:
+    if args.tls_cert is not None:
+        yield (str(args.tls_cert), str(args.tls_key))
+        return
+    if not args.tls:
+        yield None
+        return
+    certificates = create_certificates()
+    args.ca_path = certificates.ca_path
     try:
-        data = json.loads(args.scenario_json)
-    except json.JSONDecodeError as exc:
-        raise ScenarioError(f"--scenario-json: invalid JSON: {exc.msg}") from None
+        yield (str(certificates.cert_path), str(certificates.key_path))
+    finally:
+        certificates.remove()
+
+
+# --- option types: each refuses a bad value at parse time, in words argparse puts after the option ---
+
+
+def _port(text: str) -> int:
     try:
-        return Scenario.from_dict(data)
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"port must be between 0 and 65535, got {port}")
+    return port
+
+
+def _host(text: str) -> str:
+    if not text or any(char.isspace() for char in text):
+        raise argparse.ArgumentTypeError(f"not a host name or address: {text!r}")
+    return text
+
+
+def _scenario_source(text: str) -> Scenario:
+    try:
+        return load_scenario(text)
     except ScenarioError as exc:
-        raise ScenarioError(f"--scenario-json: {exc}") from None
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _scenario_json(text: str) -> Scenario:
+    try:
+        return parse_scenario_json(text)
+    except ScenarioError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _new_or_writable_file(text: str) -> Path:
+    path = Path(text)
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text} is a directory")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise argparse.ArgumentTypeError(f"cannot create {text}: no directory {parent}")
+    if not os.access(path if path.exists() else parent, os.W_OK):
+        raise argparse.ArgumentTypeError(f"cannot write {text}: permission denied")
+    return path
+
+
+def _readable_file(text: str) -> Path:
+    path = Path(text)
+    if not path.is_file() or not os.access(path, os.R_OK):
+        raise argparse.ArgumentTypeError(f"cannot read {text}")
+    return path
+
+
+def _reason(exc: BaseException) -> str:
+    return str(getattr(exc, "reason", None) or getattr(exc, "strerror", None) or exc)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _log_to_stderr(level: str) -> None:

@@ -10,7 +10,7 @@ import itertools
 import random
 import re
 
-__all__ = ["BOOKS", "write_replies"]
+__all__ = ["BOOKS", "WORDS", "books_json", "split_evenly", "split_into_tokens", "write_replies"]
 
 BOOKS: tuple[tuple[str, str], ...] = (
     ("The Night Circus", "Erin Morgenstern"),
@@ -51,6 +51,15 @@ _WORD = re.compile(r"\s*\S+")
 
 _PAIRS = tuple(itertools.permutations(range(len(BOOKS)), 2))
 
+# The vocabulary of generated JSON strings: the words of the titles, so structured
+# output reads like the prose replies.
+WORDS: tuple[str, ...] = tuple(
+    dict.fromkeys(word.strip('".,') for title, _ in BOOKS for word in title.split() if len(word) > 2)
+)
+
+# One unit of JSON text that must not be cut: an escape sequence, or any single character.
+_JSON_UNIT = re.compile(r"\\u[0-9a-fA-F]{4}|\\.|.", re.DOTALL)
+
 
 def write_replies(rng: random.Random, n: int, output_tokens: int) -> list[list[str]]:
     """Return `n` replies, each a different pair of books, each split into `output_tokens` pieces."""
@@ -80,5 +89,33 @@ def split_into_tokens(text: str, count: int) -> list[str]:
     for index in range(count):
         end = start + size + (1 if index < surplus else 0)
         pieces.append("".join(words[start:end]))
+        start = end
+    return pieces
+
+
+def books_json(rng: random.Random) -> dict[str, list[dict[str, str]]]:
+    """What a `json_object` reply says: the same kind of recommendation, as an object."""
+    first, second = (BOOKS[i] for i in rng.choice(_PAIRS))
+    return {"recommendations": [{"title": t, "author": a} for t, a in (first, second)]}
+
+
+def split_evenly(text: str, count: int) -> list[str]:
+    """Cut JSON text into exactly `count` non-empty pieces without splitting an escape sequence.
+
+    Text shorter than `count` units is padded with spaces, which JSON allows between
+    tokens: right after an opening bracket, or at the end of a scalar document.
+    """
+    if count < 1:
+        raise ValueError(f"count must be >= 1, got {count}")
+    units = _JSON_UNIT.findall(text)
+    if len(units) < count:
+        padding = [" "] * (count - len(units))
+        units = units[:1] + padding + units[1:] if units[:1] in (["{"], ["["]) else units + padding
+    size, surplus = divmod(len(units), count)
+    pieces = []
+    start = 0
+    for index in range(count):
+        end = start + size + (1 if index < surplus else 0)
+        pieces.append("".join(units[start:end]))
         start = end
     return pieces

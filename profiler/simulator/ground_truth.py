@@ -32,6 +32,7 @@ class RequestRecord:
     started: float  # perf_counter when the app was called, i.e. once the request headers were parsed
     method: str
     path: str
+    api: str | None = None
     idempotency_key: str | None = None
     retry_count: int | None = None
     model: str | None = None
@@ -48,6 +49,9 @@ class RequestRecord:
     headers_sent: float | None = None  # perf_counter right after the headers were written
     content_sent: list[float] = field(default_factory=list)  # perf_counter after each content chunk
     output_tokens: int | None = None
+    content_kind: str | None = None
+    background: bool = False
+    planned_background_ms: float | None = None
     retry_after_s: float | None = None
     client_disconnected: bool = False
     client_disconnected_at: float | None = None  # perf_counter when the server noticed
@@ -70,6 +74,7 @@ class RequestRecord:
             "received_at": self.received_at,
             "method": self.method,
             "path": self.path,
+            "api": self.api,
             "model": self.model,
             "stream": self.stream,
             "n": self.n,
@@ -84,6 +89,9 @@ class RequestRecord:
             "token_delays_ms": [_ms(later - earlier) for earlier, later in pairwise(sent)],
             "content_chunks": len(sent),
             "output_tokens": self.output_tokens,
+            "content_kind": self.content_kind,
+            "background": self.background,
+            "planned_background_ms": self.planned_background_ms,
             "retry_after_s": self.retry_after_s,
             "client_disconnected": self.client_disconnected,
             "client_disconnected_ms": None

@@ -30,13 +30,19 @@ class LatencyModel:
         # plain and streamed requests (which draw different numbers of delays) mix.
         self._rng = random.Random(f"{scenario.seed}:latency")
 
-    def plan(self, *, stream: bool) -> ReplyTiming:
+    def plan(self, *, stream: bool, tokens: int | None = None) -> ReplyTiming:
+        """The delays of a generated reply of `tokens` tokens (the scenario's `output_tokens` by default)."""
         s = self._scenario
+        tokens = s.output_tokens if tokens is None else tokens
         if stream:
-            gaps = tuple(self._jittered(s.token_ms) for _ in range(s.output_tokens - 1))
+            gaps = tuple(self._jittered(s.token_ms) for _ in range(tokens - 1))
             return ReplyTiming(wait_ms=self._jittered(s.ttft_ms), token_gaps_ms=gaps)
         # A plain reply is one delay, so it gets one jitter, not one per token.
-        return ReplyTiming(wait_ms=self._jittered(s.ttft_ms + s.output_tokens * s.token_ms), token_gaps_ms=())
+        return ReplyTiming(wait_ms=self._jittered(s.ttft_ms + tokens * s.token_ms), token_gaps_ms=())
+
+    def lookup(self) -> ReplyTiming:
+        """An answer nothing is generated for (embeddings, models, a stored response): one ttft-long wait."""
+        return ReplyTiming(wait_ms=self._jittered(self._scenario.ttft_ms), token_gaps_ms=())
 
     def _jittered(self, delay_ms: float) -> float:
         jitter = self._scenario.jitter_ms

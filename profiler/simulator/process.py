@@ -6,6 +6,7 @@ import atexit
 import collections
 import contextlib
 import os
+import ssl
 import subprocess
 import sys
 import threading
@@ -15,6 +16,7 @@ from types import TracebackType
 from typing import IO, Self
 
 from .scenario import Scenario
+from .tls import SimulatorCertificates, client_ssl_context, create_certificates
 
 __all__ = ["SimulatorError", "SimulatorProcess"]
 
@@ -25,7 +27,7 @@ _STDERR_TAIL_LINES = 40
 
 
 class SimulatorError(RuntimeError):
-    """The simulator process could not be started (the message carries its stderr tail)."""
+    """The simulator process could not be started; the message says why, in one line."""
 
 
 class SimulatorProcess:
@@ -33,6 +35,10 @@ class SimulatorProcess:
 
     The child exits by itself when this process dies, however it dies: it
     watches its stdin, a pipe only this process holds open.
+
+    With `tls=True` it serves HTTPS with a certificate from a test CA made at
+    start (and removed at stop); `ca_path` is that CA's PEM file and
+    `ssl_context()` a client context that trusts it.
     """
 
     def __init__(
@@ -41,12 +47,16 @@ class SimulatorProcess:
         ground_truth_path: Path | None = None,
         host: str = "127.0.0.1",
         startup_timeout_s: float = 15.0,
+        *,
+        tls: bool = False,
     ) -> None:
         self.scenario = scenario
         self.ground_truth_path = ground_truth_path
         self.host = host
         self.startup_timeout_s = startup_timeout_s
+        self.tls = tls
         self.port: int | None = None
+        self._certificates: SimulatorCertificates | None = None
         self._process: subprocess.Popen[bytes] | None = None
         self._ready = threading.Event()
         self._stderr_tail: collections.deque[str] = collections.deque(maxlen=_STDERR_TAIL_LINES)
@@ -55,10 +65,22 @@ class SimulatorProcess:
 
     @property
     def url(self) -> str:
-        """The server root, e.g. `http://127.0.0.1:41234`."""
+        """The server root, e.g. `http://127.0.0.1:41234` (`https://` with `tls=True`)."""
         if self.port is None:
             raise SimulatorError("the simulator is not running")
-        return f"http://{_connect_host(self.host)}:{self.port}"
+        scheme = "https" if self.tls else "http"
+        return f"{scheme}://{_connect_host(self.host)}:{self.port}"
+
+    @property
+    def ca_path(self) -> Path:
+        """The test CA's certificate (PEM) that signed the server's; only while running with `tls=True`."""
+        if self._certificates is None:
+            raise SimulatorError("the simulator is not serving HTTPS" if not self.tls else "not running")
+        return self._certificates.ca_path
+
+    def ssl_context(self) -> ssl.SSLContext:
+        """A client context trusting the test CA: `httpx2.Client(verify=sim.ssl_context())`."""
+        return client_ssl_context(self.ca_path)
 
     @property
     def base_url(self) -> str:
@@ -75,7 +97,13 @@ class SimulatorProcess:
                 raise SimulatorError("the simulator is already running")
             self._ready.clear()
             self._stderr_tail.clear()
-            self._process = self._spawn()
+            if self.tls:
+                self._certificates = create_certificates()
+            try:
+                self._process = self._spawn()
+            except BaseException:
+                self._remove_certificates()
+                raise
             atexit.register(self.stop)
         self._wait_until_ready()
         return self
@@ -87,6 +115,7 @@ class SimulatorProcess:
             self.port = None
             atexit.unregister(self.stop)
         if process is None:
+            self._remove_certificates()
             return
         if process.stdin is not None:
             with contextlib.suppress(OSError):  # a child that already died broke the pipe
@@ -104,6 +133,12 @@ class SimulatorProcess:
         for stream in (process.stdout, process.stderr):
             if stream is not None:
                 stream.close()
+        self._remove_certificates()
+
+    def _remove_certificates(self) -> None:
+        certificates, self._certificates = self._certificates, None
+        if certificates is not None:
+            certificates.remove()
 
     def __enter__(self) -> Self:
         return self.start()
@@ -135,6 +170,9 @@ class SimulatorProcess:
         ]
         if self.ground_truth_path is not None:
             command += ["--ground-truth", str(self.ground_truth_path)]
+        if self._certificates is not None:
+            command += ["--tls-cert", str(self._certificates.cert_path)]
+            command += ["--tls-key", str(self._certificates.key_path)]
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [_IMPORT_ROOT, env.get("PYTHONPATH")]))
         process = subprocess.Popen(
@@ -164,16 +202,19 @@ class SimulatorProcess:
         while not self._ready.wait(timeout=0.05):
             if process.poll() is not None:
                 self._readers[1].join(timeout=1.0)  # collect the whole stderr before quoting it
+                cause = _cause(list(self._stderr_tail))
                 self.stop()
                 raise SimulatorError(
-                    f"the simulator exited with code {process.returncode} before it was ready"
-                    + self._stderr_excerpt()
+                    f"the simulator exited with code {process.returncode} before it was ready: {cause}"
                 )
             if time.monotonic() > deadline:
+                # What it said while starting, read before stopping it: the shutdown's own
+                # noise (a closed socket, a cancelled task) is not why it was late.
+                said = _cause(list(self._stderr_tail), default="")
                 self.stop()
                 raise SimulatorError(
                     f"the simulator was not ready within {self.startup_timeout_s:g} s"
-                    + self._stderr_excerpt()
+                    + (f" (it said: {said})" if said else " (it was still starting and had said nothing)")
                 )
 
     def _read_stdout(self, stream: IO[bytes]) -> None:
@@ -187,9 +228,21 @@ class SimulatorProcess:
         for raw in stream:
             self._stderr_tail.append(raw.decode(errors="replace").rstrip())
 
-    def _stderr_excerpt(self) -> str:
-        tail = "\n".join(self._stderr_tail).strip()
-        return f"; its stderr ends with:\n{tail}" if tail else "; it wrote nothing to stderr"
+
+def _cause(lines: list[str], default: str = "it wrote nothing to stderr") -> str:
+    """The one line of the child's stderr that says what went wrong.
+
+    Its own `error:` line when it wrote one (bad option, port taken), else the
+    last line of a traceback (the exception itself), else the last line at all.
+    """
+    lines = [line.strip() for line in lines if line.strip()]
+    for line in reversed(lines):
+        if line.startswith("python -m profiler.simulator: error: "):
+            return line.removeprefix("python -m profiler.simulator: error: ")
+    if any(line.startswith("Traceback") for line in lines):
+        exceptions = [line for line in lines if not line.startswith(("File ", "^", "~", "Traceback"))]
+        return exceptions[-1] if exceptions else lines[-1]
+    return lines[-1] if lines else default
 
 
 def _connect_host(host: str) -> str:

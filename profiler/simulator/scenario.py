@@ -15,7 +15,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["BUILTIN_SCENARIOS", "FAULT_KINDS", "Scenario", "ScenarioError", "load_scenario"]
+from .limits import MAX_JSON_DEPTH, MAX_OUTPUT_TOKENS, MAX_REPLY_MS
+from .safe_json import JSONRejected, loads
+
+__all__ = [
+    "BUILTIN_SCENARIOS",
+    "FAULT_KINDS",
+    "Scenario",
+    "ScenarioError",
+    "load_scenario",
+    "parse_scenario_json",
+]
 
 FAULT_KINDS: tuple[str, ...] = (
     "rate_limit",
@@ -29,6 +39,16 @@ FAULT_KINDS: tuple[str, ...] = (
 # A `timeout` fault must end on its own even if no client ever gives up,
 # or a forgotten request would pin a connection for as long as it likes.
 MAX_STALL_S = 300.0
+# Bounds on what a scenario may ask of the server: no reply is planned to take
+# longer than the SDK's default timeout, and the rest keeps numbers sane.
+MAX_JITTER_MS = 60_000.0
+MAX_RETRY_AFTER_S = 3600.0
+MAX_CLIENT_TIMEOUT_S = 3600.0
+MAX_NAME_LENGTH = 200
+# Seeds become text inside RNG seeds; Python refuses to print ints past 4300 digits.
+MAX_SEED = 2**63 - 1
+# A scenario is a few hundred bytes; a file of megabytes is a mistake, not a scenario.
+_MAX_FILE_BYTES = 1024 * 1024
 # Float sums of probabilities such as 0.1 + 0.2 + 0.7 overshoot 1 by an ulp.
 _PROBABILITY_SLACK = 1e-9
 
@@ -61,13 +81,29 @@ class Scenario:
 
     def __post_init__(self) -> None:
         _check_str("name", self.name)
-        _check_int("seed", self.seed)
-        for name in ("ttft_ms", "token_ms", "jitter_ms", "retry_after_s"):
-            _check_number(name, getattr(self, name), minimum=0.0)
+        if len(self.name) > MAX_NAME_LENGTH:
+            raise ScenarioError(f"name must be at most {MAX_NAME_LENGTH} characters, got {len(self.name)}")
+        _check_int("seed", self.seed, minimum=-MAX_SEED, maximum=MAX_SEED)
+        for name in ("ttft_ms", "token_ms"):
+            _check_number(name, getattr(self, name), minimum=0.0, maximum=MAX_REPLY_MS)
+        _check_number("jitter_ms", self.jitter_ms, minimum=0.0, maximum=MAX_JITTER_MS)
+        _check_number("retry_after_s", self.retry_after_s, minimum=0.0, maximum=MAX_RETRY_AFTER_S)
         _check_number("stall_s", self.stall_s, minimum=0.0, maximum=MAX_STALL_S)
-        _check_int("output_tokens", self.output_tokens, minimum=1)
+        _check_int("output_tokens", self.output_tokens, minimum=1, maximum=MAX_OUTPUT_TOKENS)
+        reply_ms = self.ttft_ms + self.output_tokens * self.token_ms
+        if reply_ms > MAX_REPLY_MS:
+            raise ScenarioError(
+                f"ttft_ms + output_tokens × token_ms must be <= {MAX_REPLY_MS:g} ms "
+                f"(the SDK's default timeout), got {reply_ms:g}"
+            )
         if self.client_timeout_s is not None:
-            _check_number("client_timeout_s", self.client_timeout_s, minimum=0.0, exclusive_minimum=True)
+            _check_number(
+                "client_timeout_s",
+                self.client_timeout_s,
+                minimum=0.0,
+                maximum=MAX_CLIENT_TIMEOUT_S,
+                exclusive_minimum=True,
+            )
         # Normalised to every kind in a fixed order, so two scenarios that mean
         # the same thing compare equal and serialise identically.
         object.__setattr__(self, "faults", _normalise_faults(self.faults))
@@ -109,26 +145,37 @@ def load_scenario(name_or_path: str | Path) -> Scenario:
     return _load_file(path)
 
 
-def _load_file(path: Path) -> Scenario:
+def parse_scenario_json(text: str | bytes, where: str = "", *, name: str | None = None) -> Scenario:
+    """A scenario from JSON text; every mistake is a one-line ScenarioError, after `where: ` if given.
+
+    Parsed with the same depth limit as request bodies, so a file nested 100,000
+    deep is refused in a line rather than crashing with RecursionError.
+    """
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ScenarioError(f"scenario file {path}: cannot read it ({exc.strerror or exc})") from None
-    except UnicodeDecodeError:
-        raise ScenarioError(f"scenario file {path}: not UTF-8 text") from None
-    except json.JSONDecodeError as exc:
-        raise ScenarioError(
-            f"scenario file {path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
-        ) from None
-    if isinstance(data, dict) and "name" not in data:
+        data = loads(text, max_depth=MAX_JSON_DEPTH)
+    except JSONRejected as exc:
+        raise ScenarioError(_at(where, exc)) from None
+    if isinstance(data, dict) and "name" not in data and name is not None:
         # A file that does not name itself is known by its file name, not as "default".
-        data = {**data, "name": path.stem}
+        data = {**data, "name": name}
     try:
         return Scenario.from_dict(data)
-    except ScenarioError as exc:
-        raise ScenarioError(f"scenario file {path}: {exc}") from None
-    except TypeError as exc:  # pragma: no cover - from_dict checks names first; kept as a last guard
-        raise ScenarioError(f"scenario file {path}: {exc}") from None
+    except (ScenarioError, TypeError) as exc:  # TypeError: a last guard, from_dict checks names first
+        raise ScenarioError(_at(where, exc)) from None
+
+
+def _at(where: str, exc: Exception) -> str:
+    return f"{where}: {exc}" if where else str(exc)
+
+
+def _load_file(path: Path) -> Scenario:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ScenarioError(f"scenario file {path}: cannot read it ({exc.strerror or exc})") from None
+    if len(data) > _MAX_FILE_BYTES:
+        raise ScenarioError(f"scenario file {path}: {len(data)} bytes, more than a scenario needs")
+    return parse_scenario_json(data, f"scenario file {path}", name=path.stem)
 
 
 def _normalise_faults(faults: Any) -> dict[str, float]:
@@ -155,12 +202,19 @@ def _check_str(name: str, value: Any) -> None:
         raise ScenarioError(f"{name} must be a non-empty string, got {_describe(value)}")
 
 
-def _check_int(name: str, value: Any, *, minimum: int | None = None) -> None:
+def _check_int(name: str, value: Any, *, minimum: int, maximum: int) -> None:
     # bool is an int subclass, but `"seed": true` is a mistake, not the number 1.
     if isinstance(value, bool) or not isinstance(value, int):
         raise ScenarioError(f"{name} must be an integer, got {_describe(value)}")
-    if minimum is not None and value < minimum:
-        raise ScenarioError(f"{name} must be >= {minimum}, got {value}")
+    if value < minimum:
+        raise ScenarioError(f"{name} must be >= {minimum}, got {_short(value)}")
+    if value > maximum:
+        raise ScenarioError(f"{name} must be <= {maximum}, got {_short(value)}")
+
+
+def _short(value: int) -> str:
+    # str() itself refuses ints past 4300 digits, so the huge ones are described, not printed.
+    return str(value) if value.bit_length() <= 64 else f"an integer of {value.bit_length()} bits"
 
 
 def _check_number(
@@ -171,7 +225,14 @@ def _check_number(
     maximum: float | None = None,
     exclusive_minimum: bool = False,
 ) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ScenarioError(f"{name} must be a number, got {_describe(value)}")
+    if isinstance(value, int) and abs(value) > 2**53:
+        # Too large to print with :g (an int past the float range would raise OverflowError).
+        raise ScenarioError(
+            f"{name} must be between {minimum:g} and {maximum or math.inf:g}, got {_short(value)}"
+        )
+    if not math.isfinite(value):
         raise ScenarioError(f"{name} must be a number, got {_describe(value)}")
     if value < minimum or (exclusive_minimum and value == minimum):
         relation = ">" if exclusive_minimum else ">="
@@ -181,7 +242,13 @@ def _check_number(
 
 
 def _describe(value: Any) -> str:
-    return f"{_json_type(value)} {json.dumps(value, default=repr)[:40]}"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"number {_short(value)}"
+    try:
+        shown = json.dumps(value, default=repr)[:40]
+    except (ValueError, RecursionError):
+        shown = "…"
+    return f"{_json_type(value)} {shown}"
 
 
 def _json_type(value: Any) -> str:

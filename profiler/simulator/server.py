@@ -47,8 +47,13 @@ def serve(
     access_log: bool = False,
     log_level: str = "warning",
     exit_on_stdin_eof: bool = False,
+    tls: tuple[str, str] | None = None,
 ) -> None:
-    """Serve `app` on `sock` until interrupted; call `on_ready(port)` once connections are accepted."""
+    """Serve `app` on `sock` until interrupted; call `on_ready(port)` once connections are accepted.
+
+    `tls` is a (certificate chain, private key) pair of PEM files: with it, the server speaks HTTPS.
+    """
+    certfile, keyfile = tls if tls is not None else (None, None)
     config = uvicorn.Config(
         app,
         # Pinned rather than "auto" so the wire behaviour does not change when httptools is installed.
@@ -58,6 +63,8 @@ def serve(
         access_log=access_log,
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
         timeout_keep_alive=KEEP_ALIVE_S,
+        ssl_certfile=certfile,
+        ssl_keyfile=keyfile,
     )
     server = uvicorn.Server(config)
     logging.getLogger("uvicorn.error").addFilter(_hide_deliberate_drops)
@@ -69,13 +76,19 @@ def serve(
 
 
 async def _serve(server: uvicorn.Server, sock: socket.socket, on_ready: Callable[[int], None]) -> None:
+    # Read before serving: once asked to exit, uvicorn closes the socket, and asking a
+    # closed socket its port raised "Bad file descriptor", hiding why the start failed.
+    port = sock.getsockname()[1]
     serving = asyncio.create_task(server.serve(sockets=[sock]))
     while not server.started:
         if serving.done():
             await serving  # startup failed: let its exception out
             return
         await asyncio.sleep(0.005)
-    on_ready(sock.getsockname()[1])
+    if server.should_exit:
+        await serving  # told to stop before it was ready: nobody is waiting for the port
+        return
+    on_ready(port)
     await serving
 
 
