@@ -1,0 +1,103 @@
+"""The scope of one served request: its calls are recorded, and its fields go into their error records.
+
+`request_scope` is entered around a request by the Flask extension and the ASGI
+middleware. Inside it, every OpenAI call of this thread or task (``collecting_here``)
+goes to the telemetry's collector, and `current_fields()` gives the request's own
+(``http_request_id``, ``http_route``, ``http_method``) to the error records of those calls.
+
+A process-wide recorder of someone else's (a ``profiler.session()`` or a profiling run)
+keeps every call: the scope then records into it *and* the telemetry, each call once
+in each (`_Tee`), rather than taking the calls away from it.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any
+
+from profiler.trace.instrument import active_collector, collecting_here
+from profiler.trace.recording import CallRecording, Collector
+
+if TYPE_CHECKING:
+    from profiler.monitor.telemetry import Telemetry
+
+__all__ = ["current_fields", "process_collector", "request_id_from", "request_scope"]
+
+_fields: ContextVar[Mapping[str, Any] | None] = ContextVar("profiler_monitor_fields", default=None)
+# A request id a client or proxy sent is kept if it is short and plain; anything else is replaced.
+_GOOD_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+# Collectors that belong to the monitor itself (instrument()'s): not someone else's to preserve.
+_own: set[int] = set()
+
+
+def current_fields() -> Mapping[str, Any] | None:
+    return _fields.get()
+
+
+def request_id_from(header: str | None) -> str:
+    """The request's id: the one its client or proxy sent (``X-Request-ID``), else a new one."""
+    if header and _GOOD_REQUEST_ID.fullmatch(header):
+        return header
+    return uuid.uuid4().hex
+
+
+def mark_own(collector: Collector) -> None:
+    _own.add(id(collector))
+
+
+def forget_own(collector: Collector) -> None:
+    _own.discard(id(collector))
+
+
+def process_collector() -> Collector | None:
+    """The collector recording for the whole process (a session, a run, instrument()), if any.
+
+    Read from a fresh thread: there, no request scope of the caller's is in the way."""
+    found: list[Collector | None] = []
+    reader = threading.Thread(target=lambda: found.append(active_collector()), name="profiler-monitor-probe")
+    reader.start()
+    reader.join()
+    return found[0] if found else None
+
+
+class _Tee(Collector):
+    """Gives each call to another collector (which keeps or counts it as it always does) and to the
+    telemetry's ``on_done`` as well."""
+
+    def __init__(self, inner: Collector, on_done: Callable[[CallRecording], None]) -> None:
+        self.inner = inner
+        self._also = on_done
+        self.origin = inner.origin
+        self.started_at = inner.started_at
+
+    def new_call(self) -> CallRecording:
+        recording = self.inner.new_call()
+        first, also = recording.on_done, self._also
+
+        def both(done: CallRecording) -> None:
+            if first is not None:
+                first(done)
+            also(done)
+
+        recording.on_done = both
+        return recording
+
+
+@contextmanager
+def request_scope(telemetry: Telemetry, fields: Mapping[str, Any]) -> Iterator[None]:
+    """Record this thread's or task's calls for ``telemetry``, with ``fields`` in their error records."""
+    outer = active_collector()  # no scope of ours yet here: the process-wide one, if any
+    collector = telemetry.collector
+    if outer is not None and outer is not collector and id(outer) not in _own:
+        collector = _Tee(outer, telemetry.on_done)
+    token = _fields.set(fields)
+    try:
+        with collecting_here(collector):
+            yield
+    finally:
+        _fields.reset(token)
