@@ -85,7 +85,7 @@ def _part(part: Any, role: str, where: str) -> None:
     if not isinstance(part, dict):
         raise BadRequest(f"{where} must be an object")
     kind = part.get("type")
-    if kind not in _PARTS_BY_ROLE[role]:
+    if not isinstance(kind, str) or kind not in _PARTS_BY_ROLE[role]:
         allowed = ", ".join(sorted(_PARTS_BY_ROLE[role]))
         raise BadRequest(f"{where}.type must be one of {allowed} for a {role} message")
     fields = _PART_FIELDS[kind]
@@ -143,7 +143,7 @@ def _message(message: Any, index: int) -> dict[str, Any]:
     if not isinstance(message, dict):
         raise BadRequest(f"{where} must be an object with a known 'role'")
     role = message.get("role")
-    if role not in _KEYS_BY_ROLE:
+    if not isinstance(role, str) or role not in _KEYS_BY_ROLE:
         raise BadRequest(f"{where} must be an object with a known 'role' ({', '.join(_KEYS_BY_ROLE)})")
     unknown = set(message) - _KEYS_BY_ROLE[role]
     if unknown:
