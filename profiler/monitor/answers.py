@@ -13,7 +13,7 @@ import openai
 from profiler.trace.exceptions import kind_of_exception
 from profiler.trace.kinds import RATE_LIMIT, TIMEOUT
 
-__all__ = ["UPSTREAM_MESSAGE", "is_upstream_error", "upstream_answer", "upstream_status"]
+__all__ = ["UPSTREAM_MESSAGE", "upstream_answer", "upstream_status"]
 
 UPSTREAM_MESSAGE = "the language model service did not answer; try again later"
 
@@ -27,15 +27,11 @@ def upstream_status(kind: str | None) -> int:
     return 502
 
 
-def is_upstream_error(exc: BaseException) -> bool:
-    """An error of the OpenAI API or of reaching it, as the SDK raises it."""
-    return isinstance(exc, openai.APIError)
-
-
-def upstream_answer(exc: BaseException) -> tuple[dict[str, Any], int]:
+def upstream_answer(exc: BaseException, kind: str | None = None) -> tuple[dict[str, Any], int]:
     """The JSON body and the status for an upstream failure the route did not handle."""
-    kind = kind_of_exception(exc)
-    response = getattr(exc, "response", None)
+    if kind is None:
+        kind = kind_of_exception(exc)
+    response = getattr(exc, "response", None) if isinstance(exc, openai.APIStatusError) else None
     request_id = None
     if response is not None:
         request_id = getattr(response, "headers", {}).get("x-request-id")

@@ -18,9 +18,9 @@ import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from profiler.monitor.answers import is_upstream_error, upstream_answer
+from profiler.monitor.answers import upstream_answer
 from profiler.monitor.metrics import CONTENT_TYPE
-from profiler.monitor.scope import request_id_from, request_scope
+from profiler.monitor.scope import request_id_from, request_scope, upstream_kind
 from profiler.monitor.telemetry import Telemetry
 
 __all__ = ["MonitorMiddleware"]
@@ -76,25 +76,29 @@ class MonitorMiddleware:
                 message = {**message, "headers": headers}
             await send(message)
 
+        kind: str | None = None
         try:
             with request_scope(self.telemetry, fields):
                 try:
                     await self.app(scope, receive, send_noting_status)
+                except Exception as exc:
+                    kind = upstream_kind(exc)  # inside the scope: it knows the request's failed calls
+                    raise
                 finally:
                     fields["http_route"] = _route_of(scope)
         except Exception as exc:
-            self._log_unhandled(exc, fields)
-            if not (self.safe_errors and is_upstream_error(exc)) or response_started:
+            self._log_unhandled(exc, fields, upstream=kind is not None)
+            if not (self.safe_errors and kind is not None) or response_started:
                 raise
-            body, status = upstream_answer(exc)
+            body, status = upstream_answer(exc, kind)
             await _send_json(send_noting_status, status, body)
         finally:
             self.telemetry.observe_request(
                 fields["http_method"], fields["http_route"], status, time.perf_counter() - started
             )
 
-    def _log_unhandled(self, exc: BaseException, fields: dict[str, Any]) -> None:
-        message = "unhandled upstream error" if is_upstream_error(exc) else "unhandled error"
+    def _log_unhandled(self, exc: BaseException, fields: dict[str, Any], *, upstream: bool) -> None:
+        message = "unhandled upstream error" if upstream else "unhandled error"
         logger: logging.Logger = self.telemetry.logger
         logger.error(message, exc_info=exc, extra={"event": "unhandled_error", **fields})
 

@@ -22,7 +22,7 @@ from flask import Flask, Response, got_request_exception, jsonify, request
 from profiler.monitor.answers import upstream_answer
 from profiler.monitor.error_log import ERROR_LOGGER
 from profiler.monitor.metrics import CONTENT_TYPE
-from profiler.monitor.scope import request_id_from, request_scope
+from profiler.monitor.scope import request_id_from, request_scope, upstream_kind
 from profiler.monitor.telemetry import Telemetry
 
 __all__ = ["Monitor"]
@@ -76,9 +76,13 @@ class Monitor:
                 methods=["GET"],
             )
         if self.safe_errors:
+            import json
+
             import openai
 
-            app.register_error_handler(openai.APIError, self._upstream_error)
+            # What an OpenAI call raises: the SDK's errors, and the JSON parser's for an unreadable body.
+            for error in (openai.APIError, json.JSONDecodeError, UnicodeDecodeError):
+                app.register_error_handler(error, self._upstream_error)
         got_request_exception.connect(self._unhandled, app, weak=False)
         self._logger = telemetry.logger
 
@@ -115,8 +119,11 @@ class Monitor:
     # Answers and records of failures.
 
     def _upstream_error(self, exc: Exception) -> tuple[Response, int]:
+        kind = upstream_kind(exc)
+        if kind is None:
+            raise exc  # not from an OpenAI call of this request: Flask's own 500, logged as unhandled
         self.log_unhandled(exc, "unhandled upstream error")
-        body, status = upstream_answer(exc)
+        body, status = upstream_answer(exc, kind)
         return jsonify(body), status
 
     def _unhandled(self, _sender: Any, exception: BaseException, **_: Any) -> None:

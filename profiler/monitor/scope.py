@@ -26,9 +26,20 @@ from profiler.trace.recording import CallRecording, Collector
 if TYPE_CHECKING:
     from profiler.monitor.telemetry import Telemetry
 
-__all__ = ["current_fields", "process_collector", "request_id_from", "request_scope"]
+__all__ = [
+    "current_fields",
+    "note_failure",
+    "process_collector",
+    "request_id_from",
+    "request_scope",
+    "upstream_kind",
+]
 
 _fields: ContextVar[Mapping[str, Any] | None] = ContextVar("profiler_monitor_fields", default=None)
+# The calls of this request that failed: (exception class name, error kind), for `upstream_kind`.
+_failures: ContextVar[list[tuple[str | None, str]] | None] = ContextVar(
+    "profiler_monitor_failures", default=None
+)
 # A request id a client or proxy sent is kept if it is short and plain; anything else is replaced.
 _GOOD_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 # Collectors that belong to the monitor itself (instrument()'s): not someone else's to preserve.
@@ -37,6 +48,31 @@ _own: set[int] = set()
 
 def current_fields() -> Mapping[str, Any] | None:
     return _fields.get()
+
+
+def note_failure(error_type: str | None, kind: str) -> None:
+    """A call of the current request failed (called as it ends, in the request's context)."""
+    failures = _failures.get()
+    if failures is not None:
+        failures.append((error_type, kind))
+
+
+def upstream_kind(exc: BaseException) -> str | None:
+    """The error kind when ``exc`` is an OpenAI call's failure, else None.
+
+    The SDK raises ``openai.APIError`` for most, but an unreadable body reaches the caller as
+    the JSON parser's error: it is an upstream failure when a call of this request failed with it."""
+    import openai
+
+    from profiler.trace.exceptions import kind_of_exception
+
+    if isinstance(exc, openai.APIError):
+        return kind_of_exception(exc)
+    name = type(exc).__name__
+    for error_type, kind in reversed(_failures.get() or ()):
+        if error_type == name:
+            return kind
+    return None
 
 
 def request_id_from(header: str | None) -> str:
@@ -96,8 +132,10 @@ def request_scope(telemetry: Telemetry, fields: Mapping[str, Any]) -> Iterator[N
     if outer is not None and outer is not collector and id(outer) not in _own:
         collector = _Tee(outer, telemetry.on_done)
     token = _fields.set(fields)
+    failures = _failures.set([])
     try:
         with collecting_here(collector):
             yield
     finally:
+        _failures.reset(failures)
         _fields.reset(token)

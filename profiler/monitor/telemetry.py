@@ -27,7 +27,7 @@ from typing import Any, TextIO
 from profiler.monitor.error_log import ERROR_LOGGER, json_handler, log_call_errors
 from profiler.monitor.metrics import ServiceMetrics
 from profiler.monitor.otel import OtelExporter, exporter_from_env
-from profiler.monitor.scope import current_fields
+from profiler.monitor.scope import current_fields, note_failure
 from profiler.monitor.worker import Worker
 from profiler.trace.derive import trace_call
 from profiler.trace.model import RequestTrace
@@ -98,6 +98,8 @@ class Telemetry:
 
     def on_done(self, recording: CallRecording) -> None:
         """A call has ended: handed to the worker with the fields of the request it was made in."""
+        if recording.error_kind is not None:
+            note_failure(recording.error_type, recording.error_kind)
         item = (recording, None, current_fields(), None)
         if self._worker is None:
             self._process((item,))
