@@ -40,6 +40,9 @@ __all__ = ["instrument", "is_instrumented", "uninstrument"]
 
 _lock = threading.Lock()
 _state: _Instrumented | None = None
+# Scopes left open under a later session. Kept alive on purpose: a collected generator is closed,
+# and closing ``collecting()``'s would restore what was current before us, in the session's middle.
+_left_open: list[_Instrumented] = []
 
 
 class _Gate(Collector):
@@ -102,9 +105,11 @@ def uninstrument() -> None:
     state.gate.open = False
     if process_collector() is state.gate:
         state.scope.close()  # ours is current: restore whatever was before it
-    # else a session started after instrument() is current: leaving our scope now would put back
-    # what was before *us* while the session runs. The session puts the closed gate back when it
-    # ends; the gate records nothing from then on.
+    else:
+        # A session started after instrument() is current: leaving our scope now would put back
+        # what was before *us* while the session runs. The session puts the closed gate back when
+        # it ends; the gate records nothing from then on, and instrument() reopens it.
+        _left_open.append(state)
     forget_own(state.gate)
     state.gate.telemetry.flush()
 
