@@ -12,7 +12,6 @@ generic 502/503/504 of ``profiler.app`` instead of Flask's 500.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import time
 from typing import Any
@@ -89,16 +88,16 @@ class Monitor:
     # Per request.
 
     def _begin(self) -> None:
-        environ = request.environ
-        rule = request.url_rule
+        started = time.perf_counter()
+        current = request._get_current_object()  # type: ignore[attr-defined]  # one proxy lookup, not four
+        rule = current.url_rule
         fields = {
-            "http_request_id": request_id_from(request.headers.get(self.request_id_header)),
-            "http_method": request.method,
+            "http_request_id": request_id_from(current.headers.get(self.request_id_header)),
+            "http_method": current.method,
             "http_route": rule.rule if rule is not None else "",
         }
-        scope = contextlib.ExitStack()
-        scope.enter_context(request_scope(self.telemetry, fields))
-        environ[_STATE] = (scope, fields, time.perf_counter())
+        scope = request_scope(self.telemetry, fields).__enter__()
+        current.environ[_STATE] = (scope, fields, started)
 
     def _end(self, response: Response) -> Response:
         state = request.environ.get(_STATE)
@@ -114,7 +113,7 @@ class Monitor:
     def _teardown(self, _exc: BaseException | None) -> None:
         state = request.environ.pop(_STATE, None)
         if state is not None:
-            state[0].close()
+            state[0].__exit__(None, None, None)
 
     # Answers and records of failures.
 

@@ -12,12 +12,12 @@ in each (`_Tee`), rather than taking the calls away from it.
 
 from __future__ import annotations
 
+import itertools
+import os
 import re
 import threading
-import uuid
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Callable, Mapping
+from contextvars import ContextVar, Token
 from typing import TYPE_CHECKING, Any
 
 from profiler.trace.instrument import active_collector, collecting_here
@@ -75,11 +75,31 @@ def upstream_kind(exc: BaseException) -> str | None:
     return None
 
 
+class _RequestIds:
+    """New request ids: a random prefix drawn once per process (so gunicorn's workers never collide)
+    and a counter — a uuid4 costs a system call for its randomness on every request."""
+
+    def __init__(self) -> None:
+        self._reset()
+        if hasattr(os, "register_at_fork"):
+            os.register_at_fork(after_in_child=self._reset)
+
+    def _reset(self) -> None:
+        self._prefix = os.urandom(6).hex()
+        self._numbers = itertools.count(1)
+
+    def new(self) -> str:
+        return f"{self._prefix}-{next(self._numbers):x}"
+
+
+_ids = _RequestIds()
+
+
 def request_id_from(header: str | None) -> str:
     """The request's id: the one its client or proxy sent (``X-Request-ID``), else a new one."""
     if header and _GOOD_REQUEST_ID.fullmatch(header):
         return header
-    return uuid.uuid4().hex
+    return _ids.new()
 
 
 def mark_own(collector: Collector) -> None:
@@ -124,18 +144,32 @@ class _Tee(Collector):
         return recording
 
 
-@contextmanager
-def request_scope(telemetry: Telemetry, fields: Mapping[str, Any]) -> Iterator[None]:
-    """Record this thread's or task's calls for ``telemetry``, with ``fields`` in their error records."""
-    outer = active_collector()  # no scope of ours yet here: the process-wide one, if any
-    collector = telemetry.collector
-    if outer is not None and outer is not collector and id(outer) not in _own:
-        collector = _Tee(outer, telemetry.on_done)
-    token = _fields.set(fields)
-    failures = _failures.set([])
-    try:
-        with collecting_here(collector):
-            yield
-    finally:
-        _failures.reset(failures)
-        _fields.reset(token)
+class request_scope:  # a context manager, named like one written as a function
+    """Record this thread's or task's calls for ``telemetry``, with ``fields`` in their error records.
+
+    A class rather than a generator: it is entered on every request, and costs a third as much."""
+
+    __slots__ = ("_collecting", "_failures", "_fields", "_telemetry", "fields")
+
+    def __init__(self, telemetry: Telemetry, fields: Mapping[str, Any]) -> None:
+        self._telemetry = telemetry
+        self.fields = fields
+
+    def __enter__(self) -> request_scope:
+        telemetry = self._telemetry
+        outer = active_collector()  # no scope of ours yet here: the process-wide one, if any
+        collector = telemetry.collector
+        if outer is not None and outer is not collector and id(outer) not in _own:
+            collector = _Tee(outer, telemetry.on_done)
+        self._fields: Token[Mapping[str, Any] | None] = _fields.set(self.fields)
+        self._failures: Token[list[tuple[str | None, str]] | None] = _failures.set([])
+        self._collecting = collecting_here(collector)
+        self._collecting.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            self._collecting.__exit__(None, None, None)
+        finally:
+            _failures.reset(self._failures)
+            _fields.reset(self._fields)

@@ -38,6 +38,7 @@ __all__ = ["Telemetry"]
 Fields = Mapping[str, Any] | None
 Item = tuple[CallRecording | None, RequestTrace | None, Fields, BaseException | None]
 _STDERR = object()  # the default of error_stream: sys.stderr as it is when the telemetry is built
+_REQUEST: Any = object()  # marks a worker item that is a served request's duration, not a call
 
 
 class Telemetry:
@@ -117,7 +118,11 @@ class Telemetry:
             self._worker.submit(item)
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
-        self.metrics.observe_request(method, route, status, seconds)
+        """A served request's duration, observed in the worker too (a histogram's observe is µs)."""
+        if self._worker is None:
+            self.metrics.observe_request(method, route, status, seconds)
+        else:
+            self._worker.submit((None, None, (method, route, status, seconds), _REQUEST))
 
     # Reading and ending.
 
@@ -142,6 +147,9 @@ class Telemetry:
     def _process(self, items: Iterable[Item]) -> None:
         metrics, otel, logger = self.metrics, self.otel, self.logger
         for recording, trace, fields, exc_info in items:
+            if exc_info is _REQUEST:
+                metrics.observe_request(*fields)  # type: ignore[misc]
+                continue
             if trace is None:
                 assert recording is not None
                 if recording.interrupted:
