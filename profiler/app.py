@@ -2,9 +2,12 @@
 
 ``POST /chat`` calls the OpenAI API through the instrumented SDK and returns
 the completion with its timing breakdown; ``GET /metrics`` serves Prometheus
-metrics; ``GET /healthz`` says it is up. Errors are logged as JSON records
-(with tracebacks) and shipped to Loggly/Splunk when configured; callers get a
-generic message and the request id, never exception text or internals.
+metrics; ``GET /healthz`` says it is up. The monitoring is the same one line a
+user's app gets (:class:`profiler.monitor.Monitor`): errors are logged as JSON
+records (with tracebacks) and shipped to Loggly/Splunk when configured; callers
+get a generic message and the request id, never exception text or internals.
+``/chat`` takes what the Chat Completions API takes (:mod:`profiler.monitor.chat_input`)
+and answers 400, not 500, to anything it would refuse.
 """
 
 from __future__ import annotations
@@ -12,80 +15,37 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-import time
 from contextlib import ExitStack
-from typing import Any
+from typing import Any, NoReturn
 
 import openai
-from flask import Flask, Response, g, jsonify, request
+from flask import Flask, Response, jsonify, request
 
-from profiler.monitor.error_log import ERROR_LOGGER, json_handler, log_call_errors
+from profiler.monitor.answers import UPSTREAM_MESSAGE, upstream_status
+from profiler.monitor.chat_input import MAX_MESSAGES, BadRequest, ChatInput, parse_chat_input
+from profiler.monitor.error_log import ERROR_LOGGER
+from profiler.monitor.flask_ext import Monitor
+from profiler.monitor.json_body import BadJson, parse_json_body
 from profiler.monitor.metrics import ServiceMetrics
-from profiler.monitor.otel import OtelExporter, exporter_from_env
+from profiler.monitor.otel import OtelExporter
+from profiler.monitor.telemetry import Telemetry
 from profiler.target import client_timeout
 from profiler.trace.derive import trace_call
 from profiler.trace.instrument import collecting_here
-from profiler.trace.kinds import RATE_LIMIT, TIMEOUT
 from profiler.trace.model import RequestTrace
+from profiler.trace.recording import Collector
 from profiler.workload import MODEL, stream_texts
 
 MAX_BODY_BYTES = 64 * 1024
-MAX_MESSAGES = 100
-_ROLES = frozenset({"system", "user", "assistant", "developer", "tool"})
+PROG = "python -m profiler.app"
+__all__ = ["MAX_BODY_BYTES", "MAX_MESSAGES", "BadRequest", "create_app", "main", "upstream_status"]
 
 log = logging.getLogger(ERROR_LOGGER)
 
 
-class BadRequest(ValueError):
-    """The client's request cannot be served as sent (message safe to return)."""
-
-
-def parse_chat_request(body: Any) -> tuple[list[dict[str, str]], str, bool]:
-    """(messages, model, stream) from a /chat body, or :class:`BadRequest`."""
-    if not isinstance(body, dict):
-        raise BadRequest("the body must be a JSON object")
-    model = body.get("model", MODEL)
-    if not isinstance(model, str) or not model:
-        raise BadRequest("'model' must be a non-empty string")
-    stream = body.get("stream", False)
-    if not isinstance(stream, bool):
-        raise BadRequest("'stream' must be true or false")
-    if "messages" in body:
-        messages = body["messages"]
-        if not isinstance(messages, list) or not messages or len(messages) > MAX_MESSAGES:
-            raise BadRequest(f"'messages' must be a list of 1 to {MAX_MESSAGES} messages")
-        for index, message in enumerate(messages):
-            if (
-                not isinstance(message, dict)
-                or message.get("role") not in _ROLES
-                or not isinstance(message.get("content"), str)
-            ):
-                raise BadRequest(
-                    f"messages[{index}] must be an object with a known 'role' and a string 'content'"
-                )
-        return [{"role": m["role"], "content": m["content"]} for m in messages], model, stream
-    if "prompt" in body:
-        prompt = body["prompt"]
-        if not isinstance(prompt, str) or not prompt.strip():
-            raise BadRequest("'prompt' must be a non-empty string")
-        return [{"role": "user", "content": prompt}], model, stream
-    raise BadRequest("the body needs 'messages' (OpenAI chat format) or 'prompt'")
-
-
-def upstream_status(kind: str | None) -> int:
-    """The status a caller gets when the upstream API failed this way."""
-    if kind == TIMEOUT:
-        return 504
-    if kind == RATE_LIMIT:
-        return 503
-    return 502
-
-
-def _complete(
-    client: openai.OpenAI, messages: list[dict[str, str]], model: str, stream: bool
-) -> dict[str, Any]:
-    if not stream:
-        completion = client.chat.completions.create(model=model, messages=messages)  # type: ignore[arg-type]
+def _complete(client: openai.OpenAI, chat: ChatInput) -> dict[str, Any]:
+    if not chat.stream:
+        completion = client.chat.completions.create(model=chat.model, messages=chat.messages)  # type: ignore[arg-type]
         return {
             "model": completion.model,
             "choices": [
@@ -95,13 +55,13 @@ def _complete(
         }
     chunks = list(
         client.chat.completions.create(
-            model=model,
-            messages=messages,
+            model=chat.model,
+            messages=chat.messages,  # type: ignore[arg-type]
             stream=True,
-            stream_options={"include_usage": True},  # type: ignore[arg-type]
+            stream_options={"include_usage": True},
         )
     )
-    response_model = next((chunk.model for chunk in chunks if chunk.model), model)
+    response_model = next((chunk.model for chunk in chunks if chunk.model), chat.model)
     return {
         "model": response_model,
         "choices": [
@@ -118,70 +78,67 @@ def _timing(trace: RequestTrace) -> dict[str, Any]:
     return {"latency_ms": round(trace.e2e * 1000, 3), "attempts": len(trace.attempts), "phases_ms": timing}
 
 
+def _bad_request(message: str) -> tuple[Response, int]:
+    return jsonify(error={"message": message}), 400
+
+
 def create_app(
-    client: openai.OpenAI, metrics: ServiceMetrics | None = None, otel: OtelExporter | None = None
+    client: openai.OpenAI,
+    metrics: ServiceMetrics | None = None,
+    otel: OtelExporter | None = None,
+    telemetry: Telemetry | None = None,
 ) -> Flask:
+    """The ``/chat`` service; ``telemetry`` (default: its own metrics, ``otel``, no log handlers)."""
     app = Flask("profiler.app")
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
-    metrics = metrics or ServiceMetrics()
-    app.extensions["profiler_metrics"] = metrics
-
-    @app.before_request
-    def _start_clock() -> None:
-        g.started = time.perf_counter()
-
-    @app.after_request
-    def _observe(response: Response) -> Response:
-        route = request.url_rule.rule if request.url_rule is not None else "unmatched"
-        metrics.observe_request(request.method, route, response.status_code, time.perf_counter() - g.started)
-        return response
+    if telemetry is None:
+        telemetry = Telemetry(metrics=metrics or ServiceMetrics(), otel=otel, error_stream=None)
+    monitor = Monitor(app, telemetry=telemetry)
+    app.extensions["profiler_metrics"] = telemetry.metrics
 
     @app.errorhandler(413)
     def _too_large(_error: Exception) -> tuple[Response, int]:
-        return jsonify(error={"message": f"the body is larger than {MAX_BODY_BYTES} bytes"}), 400
+        return _bad_request(f"the body is larger than {MAX_BODY_BYTES} bytes")
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception) -> tuple[Response, int]:
         status = getattr(error, "code", None)
         if isinstance(status, int) and 400 <= status < 500:
             return jsonify(error={"message": getattr(error, "description", "bad request")}), status
-        log.error("unhandled error", exc_info=error, extra={"event": "app_error"})
+        monitor.log_unhandled(error, "unhandled error")
         return jsonify(error={"message": "internal error"}), 500
 
     @app.get("/healthz")
     def healthz() -> Response:
         return jsonify(status="ok")
 
-    @app.get("/metrics")
-    def prometheus_metrics() -> Response:
-        return Response(metrics.exposition(), mimetype="text/plain; version=0.0.4; charset=utf-8")
-
     @app.post("/chat")
     def chat() -> tuple[Response, int]:
-        body = request.get_json(silent=True, force=True)
         try:
-            messages, model, stream = parse_chat_request(body)
+            body = parse_json_body(request.get_data(cache=False))
+        except BadJson as problem:
+            return _bad_request(f"the body must be a JSON object: {problem}")
+        try:
+            chat = parse_chat_input(body, MODEL)
         except BadRequest as problem:
-            return jsonify(error={"message": str(problem)}), 400
-        with collecting_here() as collector:
+            return _bad_request(str(problem))
+        # A scope of its own inside the monitor's: /chat answers with the call's timing.
+        collector = Collector()
+        with collecting_here(collector):
             try:
-                answer = _complete(client, messages, model, stream)
+                answer = _complete(client, chat)
                 failure: BaseException | None = None
             except Exception as exc:  # the upstream failed: the caller gets a generic answer
                 answer, failure = {}, exc
         trace = trace_call(collector.recordings[-1], collector.origin) if collector.recordings else None
         if trace is not None:
-            metrics.observe_call(trace)
-            if otel is not None:
-                otel.observe_call(trace)
-            log_call_errors(trace, log, exc_info=failure)
+            telemetry.observe_trace(trace, exc_info=failure)
         elif failure is not None:
-            log.error("chat failed before any API call", exc_info=failure, extra={"event": "app_error"})
+            monitor.log_unhandled(failure, "chat failed before any API call")
         request_id = trace.x_request_id if trace else None
         if failure is not None or (trace is not None and not trace.ok):
             kind = trace.error_kind if trace else None
-            message = "the language model service did not answer; try again later"
-            error = {"message": message, "kind": kind, "request_id": request_id}
+            error = {"message": UPSTREAM_MESSAGE, "kind": kind, "request_id": request_id}
             return jsonify(error=error), upstream_status(kind)
         assert trace is not None
         return jsonify(
@@ -195,54 +152,121 @@ def create_app(
     return app
 
 
+# --- the command line: every option checked while parsing, one line and exit 2 when wrong ------------
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{PROG}: error: {message}\n")
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port (1 to 65535)")
+    return port
+
+
+def _host(text: str) -> str:
+    if not text or any(c.isspace() for c in text):
+        raise argparse.ArgumentTypeError(f"not a host name or address: {text!r}")
+    return text
+
+
+def _retries(text: str) -> int:
+    try:
+        retries = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if not 0 <= retries <= 100:
+        raise argparse.ArgumentTypeError(f"{retries} is not 0 to 100")
+    return retries
+
+
+def _timeout(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 0 < seconds <= 3600:  # NaN fails this too
+        raise argparse.ArgumentTypeError(f"{text} is not more than 0 and at most 3600 seconds")
+    return seconds
+
+
+def _base_url(text: str) -> str:
+    from profiler.target import TargetError, check_base_url
+
+    try:
+        check_base_url(text)  # its messages show the URL redacted, never its credentials
+    except TargetError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
+
+
+def _scenario(text: str) -> Any:
+    from profiler.simulator import ScenarioError, load_scenario
+
+    try:
+        return load_scenario(text)
+    except ScenarioError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="python -m profiler.app",
+    parser = _Parser(
+        prog=PROG,
         description="A monitored Flask /chat service in front of the OpenAI API (or the embedded simulator "
         "when neither OPENAI_API_KEY nor a base URL is set). Serves POST /chat, GET /metrics, GET /healthz.",
     )
-    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=5000, help="port (default: 5000)")
+    parser.add_argument(
+        "--host", type=_host, default="127.0.0.1", help="address to bind (default: 127.0.0.1)"
+    )
+    parser.add_argument("--port", type=_port, default=5000, help="port, 1 to 65535 (default: 5000)")
     parser.add_argument(
         "--scenario",
+        type=_scenario,
         default="default",
         metavar="NAME|FILE",
         help="simulator scenario when fronting the embedded simulator (default: default)",
     )
     parser.add_argument(
-        "--base-url", metavar="URL", help="OpenAI-compatible endpoint (default: $OPENAI_BASE_URL)"
+        "--base-url",
+        type=_base_url,
+        metavar="URL",
+        help="OpenAI-compatible endpoint (default: $OPENAI_BASE_URL)",
     )
     parser.add_argument(
-        "--max-retries", type=int, default=2, metavar="R", help="the SDK's retries (default: 2)"
+        "--max-retries",
+        type=_retries,
+        default=2,
+        metavar="R",
+        help="the SDK's retries, 0 to 100 (default: 2)",
     )
     parser.add_argument(
         "--timeout",
-        type=float,
+        type=_timeout,
         default=None,
         metavar="S",
-        help="client timeout per attempt (default: the scenario's hint, else 60)",
+        help="client timeout per attempt in seconds (default: the scenario's hint, else 60)",
     )
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
-    from profiler.monitor.shipping import handlers_from_env
-    from profiler.simulator import ScenarioError, SimulatorProcess, load_scenario
+    from profiler.simulator import SimulatorProcess
     from profiler.target import TargetError, redact_url, resolve_target
 
     args = _parse_args(argv)
     try:
         target = resolve_target(args.base_url)
-        scenario = load_scenario(args.scenario) if target.embedded else None
-        shippers = handlers_from_env()
-        otel = exporter_from_env()
-    except (TargetError, ScenarioError, ValueError) as exc:
-        print(f"python -m profiler.app: error: {exc}", file=sys.stderr)
+        telemetry = Telemetry.from_env(metrics=ServiceMetrics())
+    except (TargetError, ValueError) as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
-    log.setLevel(logging.INFO)
-    log.addHandler(json_handler(sys.stderr))
-    for shipper in shippers:
-        log.addHandler(shipper)
+    scenario = args.scenario if target.embedded else None
     with ExitStack() as stack:
         base_url = target.base_url
         if scenario is not None:
@@ -251,14 +275,13 @@ def main(argv: list[str] | None = None) -> int:
         client = openai.OpenAI(
             base_url=base_url, api_key=target.api_key, timeout=timeout, max_retries=args.max_retries
         )
-        app = create_app(client, otel=otel)
+        app = create_app(client, telemetry=telemetry)
         upstream = redact_url(base_url)
         print(f"profiler.app: serving on http://{args.host}:{args.port} (upstream {upstream})", flush=True)
         app.run(host=args.host, port=args.port, threaded=True)
-    if otel is not None:
-        otel.shutdown()
-    for shipper in shippers:
-        shipper.close()
+    telemetry.close()
+    for handler in telemetry.log_handlers:
+        handler.close()
     return 0
 
 

@@ -107,6 +107,7 @@ def test_upstream_failure_is_generic_for_the_caller_and_detailed_in_the_log(
     for client in _client_for("instant", faults={**faults, fault: 1.0}, stall_s=2.0, retry_after_s=0.01):
         with caplog.at_level(logging.WARNING, logger=ERROR_LOGGER):
             response = client.post("/chat", json={"prompt": "hi"})
+            client.application.extensions["profiler.monitor"].telemetry.flush()  # records come from a worker
         assert response.status_code == status
         error = response.get_json()["error"]
         assert error["kind"] == kind
@@ -117,4 +118,5 @@ def test_upstream_failure_is_generic_for_the_caller_and_detailed_in_the_log(
         assert len(failed) == 1 and failed[0].exc_info is not None  # the traceback goes to the log
         assert failed[0].error_kind == kind
         metrics = client.get("/metrics").get_data(as_text=True)
-        assert f'profiler_openai_errors_total{{error_kind="{kind}"}} 1.0' in metrics
+        labels = f'error_kind="{kind}",gen_ai_operation_name="chat"'
+        assert f"profiler_openai_errors_total{{{labels}}} 1.0" in metrics

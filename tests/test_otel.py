@@ -11,6 +11,7 @@ import pytest
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
+from profiler.monitor.conventions import DURATION_BUCKETS
 from profiler.monitor.otel import OtelExporter, exporter_from_env
 from profiler.simulator import SimulatorProcess, load_scenario
 from profiler.trace.derive import trace_call
@@ -63,6 +64,7 @@ def test_calls_are_exported_as_genai_metrics_and_spans(receiver: Receiver) -> No
     assert isinstance(exporter, OtelExporter)
     with SimulatorProcess(load_scenario("instant")) as simulator, collecting() as collector:
         client = openai.OpenAI(base_url=simulator.base_url, api_key="sk-otel", max_retries=0)
+        server_port = simulator.port
         client.chat.completions.create(model="gpt-3.5-turbo", messages=[{"role": "user", "content": "hi"}])
         stream = client.chat.completions.create(
             model="gpt-3.5-turbo",
@@ -84,20 +86,37 @@ def test_calls_are_exported_as_genai_metrics_and_spans(receiver: Receiver) -> No
                 for metric in scope.metrics:
                     # Cumulative temporality: the latest export holds the totals.
                     points[metric.name] = sum(p.count for p in metric.histogram.data_points)
-                    if metric.name == "gen_ai.client.operation.duration":
+                    first = metric.histogram.data_points[0]
+                    attributes = {a.key: a.value.string_value or a.value.int_value for a in first.attributes}
+                    assert attributes["gen_ai.operation.name"] == "chat"
+                    assert attributes["gen_ai.provider.name"] == "openai"
+                    assert attributes["server.address"] == "127.0.0.1"
+                    assert attributes["server.port"] == server_port
+                    if metric.name != "gen_ai.client.token.usage":
+                        # The conventions give the three duration metrics the same buckets, in seconds.
                         assert metric.unit == "s"
-                        assert list(metric.histogram.data_points[0].explicit_bounds)[-1] == 81.92
+                        assert list(first.explicit_bounds) == list(DURATION_BUCKETS)
     assert points["gen_ai.client.operation.duration"] == 2
     assert points["gen_ai.client.token.usage"] == 4  # input and output, per call
-    assert points["gen_ai.client.operation.time_to_first_chunk"] == 1
+    assert points["gen_ai.client.operation.time_to_first_chunk"] == 1  # the stream only
+    # One point per content chunk after the first, of the one stream (8 tokens: 7 gaps).
+    assert points["gen_ai.client.operation.time_per_output_chunk"] == 7
 
     spans = [s for r in receiver.traces for rs in r.resource_spans for ss in rs.scope_spans for s in ss.spans]
     assert len(spans) == 2
+    streamed = 0
     for span in spans:
         assert span.name == "chat gpt-3.5-turbo"
+        values = {a.key: a.value for a in span.attributes}
         attributes = {a.key: a.value.string_value or a.value.int_value for a in span.attributes}
         assert attributes["gen_ai.operation.name"] == "chat"
+        assert attributes["gen_ai.provider.name"] == "openai" and attributes["server.address"] == "127.0.0.1"
+        stream = values["gen_ai.request.stream"].bool_value
+        streamed += stream
+        ttft = values.get("gen_ai.response.time_to_first_chunk")
+        assert (ttft is not None and 0 < ttft.double_value < 5) if stream else ttft is None
         assert str(attributes["openai.request_id"]).startswith("req_")
         events = {e.name for e in span.events}
         assert {"attempt", "phase.server_wait", "phase.network", "phase.local_pre"} <= events
         assert span.end_time_unix_nano > span.start_time_unix_nano
+    assert streamed == 1

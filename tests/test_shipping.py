@@ -28,6 +28,7 @@ import pytest
 from profiler.monitor.shipping import (
     DROP_REASONS,
     BatchingHTTPHandler,
+    HTTPSHandler,
     LogglyHandler,
     ShipperStats,
     SplunkHECHandler,
@@ -341,6 +342,55 @@ def test_batches_go_by_time_without_flush(receiver, attach) -> None:
         time.sleep(0.01)
     assert r.requests, "a lone event is sent once flush_interval_s has passed"
     assert 0.15 <= r.requests[0].at - began < 2
+
+
+def test_the_seeds_inputs_url_is_sent_to_the_bulk_endpoint(receiver, attach) -> None:
+    """loggly-python-handler's HTTPSHandler(url, 'POST') takes an /inputs/ URL: the same line works here."""
+    r = receiver()
+    seed_style = HTTPSHandler(f"{r.base}/inputs/{LOGGLY_TOKEN}/tag/python", "POST", **QUICK)
+    as_token = LogglyHandler(f"{r.base}/inputs/{LOGGLY_TOKEN}/tag/python/", flush_interval_s=0.01)
+    for handler in (seed_style, as_token):
+        attach(handler).error("from the seed")
+        assert handler.flush(10)
+        assert LOGGLY_TOKEN not in repr(handler)
+    assert [req.path for req in r.requests] == [f"/bulk/{LOGGLY_TOKEN}/tag/python/"] * 2
+    assert [e["message"] for e in loggly_events(r.requests)] == ["from the seed"] * 2
+    with pytest.raises(ValueError, match="POST only"):
+        HTTPSHandler(f"{r.base}/inputs/{LOGGLY_TOKEN}/tag/python", "GET")
+
+
+def test_formatting_happens_off_the_callers_thread_and_keeps_everything(receiver, attach) -> None:
+    """The caller's thread only copies the record; what the formatter would have written is all there,
+    as it was at the call, however the caller changes its objects afterwards."""
+    r = receiver()
+    handler = loggly(r.base, flush_interval_s=0.01)
+    formatted_in: list[str] = []
+    original_format = handler.format
+
+    def spying_format(record: logging.LogRecord) -> str:
+        formatted_in.append(threading.current_thread().name)
+        return original_format(record)
+
+    handler.format = spying_format  # type: ignore[method-assign]
+    logger = attach(handler)
+    order = {"id": 7, "items": ["book"]}
+    basket = ["book"]
+    try:
+        raise KeyError("sku-42")
+    except KeyError:
+        logger.exception("checkout failed for %s", basket, extra={"order": order, "attempt": 2})
+    order["items"].append("pen")  # changed after the call: the record keeps what was logged
+    basket.append("pen")
+    assert handler.flush(10)
+    handler.close()
+
+    (event,) = loggly_events(r.requests)
+    assert formatted_in == ["LogglyHandler-encoder"]
+    assert event["message"] == "checkout failed for ['book']"
+    assert event["order"] == {"id": 7, "items": ["book"]} and event["attempt"] == 2
+    assert "Traceback (most recent call last)" in event["exc_info"]
+    assert "KeyError: 'sku-42'" in event["exc_info"]
+    assert "test_formatting_happens_off_the_callers_thread" in event["exc_info"]
 
 
 # Failure modes -------------------------------------------------------------------------------------

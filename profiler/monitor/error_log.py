@@ -11,6 +11,7 @@ caller passes it, having opted in).
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
@@ -67,20 +68,25 @@ def log_call_errors(
     *,
     exc_info: BaseException | None = None,
     prompt: str | None = None,
+    fields: Mapping[str, object] | None = None,
 ) -> int:
     """Log every failed attempt (warning), then the call's final failure (error), if any.
 
     So the ``attempt_failed`` records match ``attempt_errors`` and the
-    ``request_failed`` records match ``errors`` in the summary. Returns records logged.
+    ``request_failed`` records match ``errors`` in the summary. ``fields`` go into
+    every record (a monitored app's ``http_request_id``, ``http_route``). Returns records logged.
     """
     logger = logger or logging.getLogger(ERROR_LOGGER)
     logged = 0
     for index, attempt in enumerate(trace.attempts):
         if attempt.error_kind is not None:
-            logger.warning("attempt failed", extra=_attempt_fields(trace, index))
+            extra = _attempt_fields(trace, index)
+            if fields:
+                extra.update(fields)
+            logger.warning("attempt failed", extra=extra)
             logged += 1
     if not trace.ok:
-        fields: dict[str, Any] = {
+        failed: dict[str, Any] = {
             "event": "request_failed",
             "request_id": trace.call_id,
             "x_request_id": trace.x_request_id,
@@ -95,8 +101,10 @@ def log_call_errors(
             "model": trace.model,
             "stream": trace.stream,
         }
+        if fields:
+            failed.update(fields)
         if prompt is not None:
-            fields["prompt"] = prompt
-        logger.error("request failed", extra=fields, exc_info=exc_info)
+            failed["prompt"] = prompt
+        logger.error("request failed", extra=failed, exc_info=exc_info)
         logged += 1
     return logged

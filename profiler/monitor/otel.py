@@ -2,9 +2,13 @@
 
 When ``OTEL_EXPORTER_OTLP_ENDPOINT`` is set, every traced call becomes
 - the GenAI client metrics ``gen_ai.client.operation.duration``,
-  ``gen_ai.client.token.usage`` and ``gen_ai.client.operation.time_to_first_chunk``;
-- one span ``chat <model>`` with one event per attempt and one per phase,
-sent with the OpenTelemetry SDK's OTLP/HTTP exporters. The SDK is an extra
+  ``gen_ai.client.token.usage``, and for streams
+  ``gen_ai.client.operation.time_to_first_chunk`` and
+  ``gen_ai.client.operation.time_per_output_chunk`` (one point per chunk after the first);
+- one span ``{gen_ai.operation.name} {gen_ai.request.model}`` (kind CLIENT) with the
+  conventions' attributes, one event per attempt and one per phase,
+sent with the OpenTelemetry SDK's OTLP/HTTP exporters (conventions:
+:mod:`profiler.monitor.conventions`). The SDK is an extra
 (``pip install 'profiler[otel]'``); nothing here is imported without it.
 """
 
@@ -14,12 +18,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from profiler.monitor.metrics import (
-    OPERATION_DURATION_BUCKETS,
-    PROVIDER,
-    TIME_TO_FIRST_CHUNK_BUCKETS,
-    TOKEN_USAGE_BUCKETS,
-)
+from profiler.monitor.conventions import DURATION_BUCKETS, PROVIDER, SCHEMA_URL, TOKEN_USAGE_BUCKETS
 from profiler.trace.model import RequestTrace
 
 ENDPOINT_VARIABLE = "OTEL_EXPORTER_OTLP_ENDPOINT"
@@ -49,54 +48,83 @@ class OtelExporter:
         self._meters = MeterProvider(resource=resource, metric_readers=[reader])
         self._tracers = TracerProvider(resource=resource)
         self._tracers.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=f"{base}/v1/traces")))
-        meter = self._meters.get_meter("profiler")
-        self._tracer = self._tracers.get_tracer("profiler")
+        meter = self._meters.get_meter("profiler", schema_url=SCHEMA_URL)
+        self._tracer = self._tracers.get_tracer("profiler", schema_url=SCHEMA_URL)
         self.duration = meter.create_histogram(
             "gen_ai.client.operation.duration",
             unit="s",
-            description="GenAI operation duration",
-            explicit_bucket_boundaries_advisory=list(OPERATION_DURATION_BUCKETS),
+            description="GenAI operation duration.",
+            explicit_bucket_boundaries_advisory=list(DURATION_BUCKETS),
         )
         self.token_usage = meter.create_histogram(
             "gen_ai.client.token.usage",
             unit="{token}",
-            description="Measures number of input and output tokens used",
+            description="Number of input and output tokens used.",
             explicit_bucket_boundaries_advisory=list(TOKEN_USAGE_BUCKETS),
         )
         self.time_to_first_chunk = meter.create_histogram(
             "gen_ai.client.operation.time_to_first_chunk",
             unit="s",
-            description="Time to receive the first chunk in a streaming operation",
-            explicit_bucket_boundaries_advisory=list(TIME_TO_FIRST_CHUNK_BUCKETS),
+            description="Time to receive the first chunk, measured from when the client issues the "
+            "generation request to when the first chunk is received in the response stream.",
+            explicit_bucket_boundaries_advisory=list(DURATION_BUCKETS),
+        )
+        self.time_per_output_chunk = meter.create_histogram(
+            "gen_ai.client.operation.time_per_output_chunk",
+            unit="s",
+            description="Time per output chunk, recorded for each chunk received after the first one, "
+            "measured as the time elapsed from the end of the previous chunk to the end of the current "
+            "chunk.",
+            explicit_bucket_boundaries_advisory=list(DURATION_BUCKETS),
         )
 
     def observe_call(self, trace: RequestTrace) -> None:
         from opentelemetry.trace import SpanKind, Status, StatusCode
 
+        # Required: operation and provider; conditionally required: the model (when known), the
+        # port (when the address is set), error.type (when it failed); recommended: the address.
         attributes: dict[str, Any] = {
             "gen_ai.operation.name": trace.operation,
             "gen_ai.provider.name": PROVIDER,
-            "gen_ai.request.model": trace.model or "unknown",
         }
+        if trace.model:
+            attributes["gen_ai.request.model"] = trace.model
+        if trace.server_address:
+            attributes["server.address"] = trace.server_address
+            if trace.server_port is not None:
+                attributes["server.port"] = trace.server_port
+        duration_attributes = attributes
         if trace.error_kind:
-            attributes["error.type"] = trace.error_kind
-        self.duration.record(trace.e2e, attributes)
+            duration_attributes = {**attributes, "error.type": trace.error_kind}
+        self.duration.record(trace.e2e, duration_attributes)
         if trace.input_tokens is not None:
             self.token_usage.record(trace.input_tokens, {**attributes, "gen_ai.token.type": "input"})
         if trace.output_tokens is not None:
             self.token_usage.record(trace.output_tokens, {**attributes, "gen_ai.token.type": "output"})
-        if trace.ttft_s is not None:
+        if trace.stream and trace.ttft_s is not None:
             self.time_to_first_chunk.record(trace.ttft_s, attributes)
+        if trace.stream:
+            for gap in trace.itl_s:
+                self.time_per_output_chunk.record(gap, attributes)
 
+        span_attributes: dict[str, Any] = {
+            **duration_attributes,
+            "gen_ai.request.stream": trace.stream,
+            "profiler.attempts": len(trace.attempts),
+        }
+        if trace.stream and trace.ttft_s is not None:
+            span_attributes["gen_ai.response.time_to_first_chunk"] = trace.ttft_s
+        if trace.input_tokens is not None:
+            span_attributes["gen_ai.usage.input_tokens"] = trace.input_tokens
+        if trace.output_tokens is not None:
+            span_attributes["gen_ai.usage.output_tokens"] = trace.output_tokens
+        if trace.n != 1:
+            span_attributes["gen_ai.request.choice.count"] = trace.n
         span = self._tracer.start_span(
-            f"{trace.operation} {trace.model or 'unknown'}",
+            f"{trace.operation} {trace.model}" if trace.model else trace.operation,
             kind=SpanKind.CLIENT,
             start_time=_unix_ns(trace, trace.start),
-            attributes={
-                **attributes,
-                "profiler.attempts": len(trace.attempts),
-                "profiler.stream": trace.stream,
-            },
+            attributes=span_attributes,
         )
         if trace.x_request_id:
             span.set_attribute("openai.request_id", trace.x_request_id)

@@ -14,13 +14,14 @@ dropped with a reason: `handler.stats()`. See docs/log-shipping.md.
 from ._format import ShippingJsonFormatter
 from .base import BatchingHTTPHandler, ShipperOptions
 from .environment import handlers_from_env
-from .loggly import LogglyHandler
+from .loggly import HTTPSHandler, LogglyHandler
 from .splunk import SplunkHECHandler
 from .stats import DROP_REASONS, ShipperStats
 
 __all__ = [
     "DROP_REASONS",
     "BatchingHTTPHandler",
+    "HTTPSHandler",
     "LogglyHandler",
     "ShipperOptions",
     "ShipperStats",

@@ -1,9 +1,15 @@
-"""The bounded queue and its books, under one lock so that every count is exact.
+"""The bounded queues and their books, under one lock so that every count is exact.
 
-A record moves emitted → queued → in flight → sent or dropped, and each move
-happens under the same lock as the counters it changes. So a snapshot always
-balances, and no record is counted twice: once close() has written off what
-was left, a late answer for a batch already written off changes nothing.
+A record moves emitted → waiting to be encoded → being encoded → queued → in flight
+→ sent or dropped, and each move happens under the same lock as the counters it
+changes. So a snapshot always balances, and no record is counted twice: once close()
+has written off what was left, a late answer for a batch already written off, or a
+late encoding, changes nothing.
+
+Three parties take the lock: the caller's thread (`accept`, a few operations, and a
+wake-up only for the first record of a burst), the encoder thread (`take_raw`, `admit`:
+whole batches at a time, so it holds the lock for a queue swap, not per record) and
+the sender thread (`take_batch`, `settle`).
 """
 
 from __future__ import annotations
@@ -12,10 +18,15 @@ import threading
 import time
 from collections import deque
 from collections.abc import Sequence
+from typing import Any
 
-from .stats import CLOSED, DROP_REASONS, QUEUE_FULL, SHUTDOWN, ShipperStats
+from .stats import CLOSED, DROP_REASONS, FORMAT_ERROR, QUEUE_FULL, SHUTDOWN, TOO_LARGE, ShipperStats
 
-__all__ = ["Ledger"]
+__all__ = ["ENCODE_BATCH", "Ledger"]
+
+# The encoder takes at most about this many records at once before it hurries: a bound on what
+# waits unencoded, and on how long one encoding run holds the GIL (~25 µs a record).
+ENCODE_BATCH = 256
 
 
 class Ledger:
@@ -33,7 +44,12 @@ class Ledger:
         self._batch_events = batch_events
         self._batch_bytes = batch_bytes
         self._separator_bytes = separator_bytes
-        self._ready = threading.Condition(threading.Lock())
+        lock = threading.Lock()
+        self._ready = threading.Condition(lock)  # the sender waits on it
+        self._raw_ready = threading.Condition(lock)  # the encoder waits on it
+        self._raw: deque[Any] = deque()  # records copied in the caller's thread, not yet encoded
+        self._encoding = 0  # taken by the encoder, not yet admitted
+        self._encoder_idle = False  # waiting with nothing to do: the next record wakes it
         self._queue: deque[bytes] = deque()
         self._queue_bytes = 0
         self._first_queued_at = 0.0
@@ -41,9 +57,9 @@ class Ledger:
         self._hurry = 0
         self._draining = False
         self._closed = False
-        # For flush(): events ever taken into flight, and how many of them are settled.
-        self._taken = 0
-        self._settled = 0
+        # For flush(): records ever accepted for encoding, and how many of them are done with.
+        self._accepted = 0
+        self._finished = 0
         self._emitted = 0
         self._sent = 0
         self._dropped = dict.fromkeys(DROP_REASONS, 0)
@@ -58,27 +74,28 @@ class Ledger:
             count > 0 and self._queue_bytes + self._separator_bytes * (count - 1) >= self._batch_bytes
         )
 
-    # In the caller's thread: short, never waits for the sender.
+    def _waiting(self) -> int:
+        return len(self._raw) + self._encoding + len(self._queue)
 
-    def enqueue(self, event: bytes) -> None:
-        size = len(event)
+    # In the caller's thread: short, never waits for the encoder or the sender.
+
+    def accept(self, record: Any) -> None:
+        """A copied record, to be encoded in the encoder thread."""
         with self._ready:
             self._emitted += 1
             if self._closed:
                 self._dropped[CLOSED] += 1
                 return
-            if len(self._queue) >= self._max_events or self._queue_bytes + size > self._max_bytes:
+            if self._waiting() >= self._max_events:
                 self._dropped[QUEUE_FULL] += 1
                 return
-            was_empty = not self._queue
-            was_ready = not was_empty and self._batch_ready()
-            self._queue.append(event)
-            self._queue_bytes += size
-            if was_empty:
-                self._first_queued_at = time.monotonic()
-            # Wake the sender only on the two changes it waits for, so most calls pay no notify.
-            if was_empty or (not was_ready and self._batch_ready()):
-                self._ready.notify_all()
+            self._raw.append(record)
+            self._accepted += 1
+            # The encoder gathers a burst by itself once awake: only an idle one is woken, and one
+            # that has a lot waiting is hurried (the copies hold tracebacks and extras alive).
+            if self._encoder_idle or len(self._raw) == ENCODE_BATCH:
+                self._encoder_idle = False
+                self._raw_ready.notify()
 
     def refuse(self, reason: str, error: str | None = None) -> None:
         """A record emitted but never queued."""
@@ -87,6 +104,76 @@ class Ledger:
             self._dropped[reason] += 1
             if error is not None:
                 self._last_error = error
+
+    # In the encoder thread.
+
+    def take_raw(self, linger_s: float) -> list[Any] | None:
+        """Wait for records to encode, gather more for up to `linger_s`, take them all; None once closed."""
+        with self._ready:
+            while not self._raw:
+                if self._closed:
+                    return None
+                self._encoder_idle = True
+                self._raw_ready.wait()
+            self._encoder_idle = False
+            deadline = time.monotonic() + linger_s
+            while not (self._closed or self._hurry or self._draining or len(self._raw) >= ENCODE_BATCH):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                self._raw_ready.wait(remaining)
+            if self._closed:
+                return None
+            taken, self._raw = list(self._raw), deque()
+            self._encoding += len(taken)
+            return taken
+
+    def admit(self, events: Sequence[bytes], failures: Sequence[str], max_event_bytes: int) -> None:
+        """Encoded records join the send queue; those that failed to encode or are too large are dropped."""
+        sizes = [len(event) for event in events]
+        fitting = [event for event, size in zip(events, sizes, strict=True) if size <= max_event_bytes]
+        too_large = len(events) - len(fitting)
+        total = sum(len(event) for event in fitting) if too_large else sum(sizes)
+        with self._ready:
+            self._encoding -= len(events) + len(failures)
+            if self._closed:
+                return  # close() counted them as dropped at shutdown
+            self._dropped[FORMAT_ERROR] += len(failures)
+            if failures:
+                self._last_error = failures[-1]
+            self._dropped[TOO_LARGE] += too_large
+            dropped = len(failures) + too_large
+            was_empty = not self._queue
+            was_ready = not was_empty and self._batch_ready()
+            if self._queue_bytes + total <= self._max_bytes:
+                self._queue.extend(fitting)  # the usual case: one C call, the lock held briefly
+                self._queue_bytes += total
+            else:
+                for event in fitting:
+                    if self._queue_bytes + len(event) > self._max_bytes:
+                        self._dropped[QUEUE_FULL] += 1
+                        dropped += 1
+                        continue
+                    self._queue.append(event)
+                    self._queue_bytes += len(event)
+            self._finished += dropped
+            if was_empty and self._queue:
+                self._first_queued_at = time.monotonic()
+            # Wake the sender only on the two changes it waits for.
+            if (was_empty and self._queue) or (not was_ready and self._batch_ready()):
+                self._ready.notify_all()
+            elif dropped:
+                self._ready.notify_all()  # a flush may be waiting for exactly these
+
+    def write_off(self, count: int, reason: str) -> None:
+        """Records taken for encoding that never will be (their handler is gone)."""
+        with self._ready:
+            self._encoding -= count
+            if self._closed:
+                return
+            self._dropped[reason] += count
+            self._finished += count
+            self._ready.notify_all()
 
     # In the sender thread.
 
@@ -118,7 +205,6 @@ class Ledger:
                 taken, self._queue = self._queue, deque()
                 self._queue_bytes = 0
                 self._in_flight += count
-                self._taken += count
                 return taken
             batch: list[bytes] = []
             size = 0
@@ -132,7 +218,6 @@ class Ledger:
                 size = grown
             # Whatever is left is at least as old as the batch just taken: keep its deadline.
             self._in_flight += len(batch)
-            self._taken += len(batch)
             return batch
 
     def settle(self, count: int, outcome: str | None, error: str | None = None) -> None:
@@ -144,7 +229,7 @@ class Ledger:
                 # close() already counted this batch as dropped at shutdown.
                 return
             self._in_flight -= count
-            self._settled += count
+            self._finished += count
             if outcome is None:
                 self._sent += count
                 self._batches_sent += 1
@@ -165,19 +250,20 @@ class Ledger:
     # In flush() and close().
 
     def wait_drained(self, timeout_s: float) -> bool:
-        """Wait until everything queued or in flight at the call is settled; False at the deadline."""
+        """Wait until every record accepted before the call is sent or dropped; False at the deadline."""
         deadline = time.monotonic() + max(0.0, timeout_s)
         with self._ready:
-            target = self._taken + len(self._queue)
+            target = self._accepted
             self._hurry += 1
             self._ready.notify_all()
+            self._raw_ready.notify_all()
             try:
-                while self._settled < target and not self._closed:
+                while self._finished < target and not self._closed:
                     remaining = deadline - time.monotonic()
                     if remaining <= 0:
                         return False
                     self._ready.wait(remaining)
-                return self._settled >= target
+                return self._finished >= target
             finally:
                 self._hurry -= 1
 
@@ -186,18 +272,21 @@ class Ledger:
         with self._ready:
             self._draining = True
             self._ready.notify_all()
+            self._raw_ready.notify_all()
 
     def close_books(self) -> None:
         """Count whatever is still queued or in flight as dropped at shutdown; refuse all that comes later."""
         with self._ready:
             if self._closed:
                 return
-            self._dropped[SHUTDOWN] += len(self._queue) + self._in_flight
+            self._dropped[SHUTDOWN] += self._waiting() + self._in_flight
+            self._raw.clear()
             self._queue.clear()
             self._queue_bytes = 0
             self._in_flight = 0
             self._closed = True
             self._ready.notify_all()
+            self._raw_ready.notify_all()
 
     def snapshot(self) -> ShipperStats:
         with self._ready:
@@ -206,7 +295,7 @@ class Ledger:
                 sent=self._sent,
                 dropped=dict(self._dropped),
                 retried=self._retried,
-                queue_depth=len(self._queue),
+                queue_depth=self._waiting(),
                 queue_bytes=self._queue_bytes,
                 in_flight=self._in_flight,
                 batches_sent=self._batches_sent,

@@ -19,7 +19,7 @@ import httpcore2  # noqa: F401
 import httpx2
 
 from ._ledger import Ledger
-from ._quiet import mark_sender_thread, silence_client_logs
+from ._quiet import mark_sender_thread, silence_client_logs, unmark_sender_thread
 from ._retry import REJECT, RETRY, SENT, RetryPolicy, outcome_of_status, parse_retry_after
 from ._secrets import describe, redact
 from .stats import REJECTED, RETRIES_EXHAUSTED
@@ -116,6 +116,7 @@ class Sender:
         finally:
             if self._client is not None:
                 self._client.close()
+            unmark_sender_thread()
 
     def _deliver(self, batch: Sequence[bytes]) -> None:
         body = self._encode_batch(batch)

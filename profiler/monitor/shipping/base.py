@@ -1,11 +1,12 @@
 """`BatchingHTTPHandler`: a `logging.Handler` that ships records over HTTP in batches, never holding up
 the caller.
 
-In the caller's thread, emit() formats the record, checks its size and appends
-it to a bounded queue: no I/O, no waiting, no exception. One daemon thread per
-handler, started on the first record, sends the queue in batches with retries.
-Every record emitted ends up counted exactly once, as sent or as dropped with a
-reason (see `stats`).
+In the caller's thread, emit() copies the record (`_snapshot`: a microsecond or
+two) and appends it to a bounded queue: no formatting, no I/O, no waiting, no
+exception. Two daemon threads per handler, started on the first record, do the
+rest: the encoder formats the copies a burst at a time and applies the size
+limits, the sender sends the encoded queue in batches with retries. Every record
+emitted ends up counted exactly once, as sent or as dropped with a reason (see `stats`).
 """
 
 from __future__ import annotations
@@ -23,13 +24,15 @@ from urllib.parse import urlsplit
 import httpx2
 
 from . import _lifecycle
+from ._encoder import Encoder
 from ._format import default_formatter
 from ._ledger import Ledger
 from ._quiet import in_sender_thread
 from ._retry import RetryPolicy
 from ._secrets import describe, where
 from ._sender import Connection, Sender, VerifyTypes, tls_context
-from .stats import CLOSED, FORMAT_ERROR, SENDER_THREAD, SENDER_UNAVAILABLE, TOO_LARGE, ShipperStats
+from ._snapshot import snapshot
+from .stats import CLOSED, FORMAT_ERROR, SENDER_THREAD, SENDER_UNAVAILABLE, ShipperStats
 
 __all__ = ["BatchingHTTPHandler", "ShipperOptions"]
 
@@ -57,10 +60,13 @@ class ShipperOptions(TypedDict, total=False):
 class BatchingHTTPHandler(logging.Handler):
     """Ships formatted records to `url` in batches. Subclasses supply the wire format.
 
-    Hooks: `encode_event(record) -> bytes` (in the caller's thread; the size limit
-    applies to its result), `encode_batch(events) -> bytes` (a classmethod: the
-    sender thread holds no reference to the handler) and `headers()`.
+    Hooks: `encode_event(record) -> bytes` (in the encoder thread, on a copy of the
+    record; the size limit applies to its result), `encode_batch(events) -> bytes` (a
+    classmethod: the sender thread holds no reference to the handler) and `headers()`.
     """
+
+    #: The longest the encoder waits to gather a burst before formatting it (at most flush_interval_s).
+    encode_linger_s: ClassVar[float] = 0.05
 
     #: Between two events of a batch; the batch size limit counts it.
     separator: ClassVar[bytes] = b"\n"
@@ -139,6 +145,7 @@ class BatchingHTTPHandler(logging.Handler):
             separator_bytes=len(self.separator),
         )
         self._sender: Sender | None = None
+        self._encoder: Encoder | None = None
         self._start_lock = threading.Lock()
         self._finalizer: weakref.finalize | None = None
 
@@ -159,6 +166,16 @@ class BatchingHTTPHandler(logging.Handler):
 
     # The caller's side.
 
+    def handle(self, record: logging.LogRecord) -> logging.LogRecord | bool:  # type: ignore[override]
+        """As `logging.Handler.handle`, without the handler's lock: emit() is thread-safe on its own,
+        and a lock every log call takes is a wait for the caller whenever two threads log at once."""
+        rv = self.filter(record)
+        if isinstance(rv, logging.LogRecord):
+            record = rv
+        if rv:
+            self.emit(record)
+        return rv
+
     def emit(self, record: logging.LogRecord) -> None:
         ledger = self._ledger
         try:
@@ -169,17 +186,14 @@ class BatchingHTTPHandler(logging.Handler):
                 ledger.refuse(CLOSED)
                 return
             try:
-                event = self.encode_event(record)
-            except Exception as exc:
+                copied = snapshot(record)
+            except Exception as exc:  # the message cannot be rendered: the formatter would fail too
                 ledger.refuse(FORMAT_ERROR, self._describe(exc))
-                return
-            if len(event) > self.max_event_bytes:
-                ledger.refuse(TOO_LARGE)
                 return
             if self._sender is None and not self._start_sender():
                 ledger.refuse(CLOSED if self._shut else SENDER_UNAVAILABLE)
                 return
-            ledger.enqueue(event)
+            ledger.accept(copied)
         except Exception as exc:  # a log call must never raise into the app
             with contextlib.suppress(Exception):
                 ledger.refuse(SENDER_UNAVAILABLE, self._describe(exc))
@@ -210,12 +224,22 @@ class BatchingHTTPHandler(logging.Handler):
                     flush_interval_s=self._flush_interval_s,
                     name=f"{type(self).__name__}-sender",
                 )
+                encoder = Encoder(
+                    encode=weakref.WeakMethod(self.encode_event),
+                    ledger=self._ledger,
+                    max_event_bytes=self.max_event_bytes,
+                    linger_s=min(self.encode_linger_s, self._flush_interval_s),
+                    secrets=self._secrets,
+                    name=f"{type(self).__name__}-encoder",
+                )
                 sender.start()
+                encoder.start()
             except Exception as exc:  # e.g. "can't start new thread" at interpreter shutdown
+                # A sender started before the encoder failed is left idle, waiting on an empty queue.
                 self._ledger.note_error(self._describe(exc))
                 return False
-            self._sender = sender
-            # If the handler is dropped unclosed, its thread must not outlive it.
+            self._sender, self._encoder = sender, encoder
+            # If the handler is dropped unclosed, its threads must not outlive it.
             self._finalizer = weakref.finalize(self, _abandon, self._ledger, sender)
             self._finalizer.atexit = False
             return True

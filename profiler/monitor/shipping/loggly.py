@@ -2,6 +2,13 @@
 
 Loggly documents at most 1 MB an event and 5 MB a batch; the limits here are
 the decimal 1,000,000 and 5,000,000 bytes, the safe reading of "MB".
+
+Loggly's other endpoint, ``/inputs/<token>/tag/<tags>``, takes one event per
+request; it is the URL loggly-python-handler's ``HTTPSHandler(url, "POST")`` is
+given. Such a URL is accepted as it is written and sent to the same host's
+``/bulk/<token>/tag/<tags>/``: the same token and tags, one request per batch
+instead of one per record. `HTTPSHandler` takes that handler's arguments, so an
+app written for it changes one import.
 """
 
 from __future__ import annotations
@@ -11,11 +18,12 @@ import os
 import re
 from collections.abc import Mapping, Sequence
 from typing import Unpack
+from urllib.parse import urlsplit, urlunsplit
 
 from ._format import is_json_formatter
 from .base import BatchingHTTPHandler, ShipperOptions
 
-__all__ = ["LOGGLY_BATCH_BYTES", "LOGGLY_EVENT_BYTES", "LogglyHandler"]
+__all__ = ["LOGGLY_BATCH_BYTES", "LOGGLY_EVENT_BYTES", "HTTPSHandler", "LogglyHandler", "bulk_url_of"]
 
 LOGGLY_EVENT_BYTES = 1_000_000
 LOGGLY_BATCH_BYTES = 5_000_000
@@ -25,6 +33,8 @@ LOGGLY_HOST = "https://logs-01.loggly.com"
 _TAG = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _TOKEN = re.compile(r"[A-Za-z0-9-]+")
 _TOKEN_IN_URL = re.compile(r"/(?:bulk|inputs)/([^/?#]+)")
+# /inputs/<token>, /inputs/<token>/, /inputs/<token>/tag/<tags>, /inputs/<token>/tag/<tags>/
+_INPUTS_PATH = re.compile(r"^(?P<base>.*)/inputs/(?P<token>[^/?#]+)(?:/tag/(?P<tags>[^/?#]+))?/?$")
 
 
 class LogglyHandler(BatchingHTTPHandler):
@@ -44,6 +54,8 @@ class LogglyHandler(BatchingHTTPHandler):
         **options: Unpack[ShipperOptions],
     ) -> None:
         env = os.environ if environ is None else environ
+        if token is not None and "://" in token:  # LogglyHandler("https://logs-01.loggly.com/inputs/…")
+            token, url = None, url or token
         url, token = _resolve(token, url, tags, env)
         options.setdefault("max_batch_bytes", LOGGLY_BATCH_BYTES)
         options.setdefault("max_event_bytes", min(LOGGLY_EVENT_BYTES, options["max_batch_bytes"]))
@@ -60,16 +72,43 @@ class LogglyHandler(BatchingHTTPHandler):
         return text.encode("utf-8", "replace")
 
 
+class HTTPSHandler(LogglyHandler):
+    """loggly-python-handler's ``HTTPSHandler(url, method="POST")``, batching and never blocking.
+
+    `url` may be the ``/inputs/`` URL that handler takes or a ``/bulk/`` one; see `LogglyHandler`.
+    """
+
+    def __init__(self, url: str, method: str = "POST", **options: Unpack[ShipperOptions]) -> None:
+        if method.upper() != "POST":
+            raise ValueError(f"HTTPSHandler: Loggly takes POST only, got method={method!r}")
+        super().__init__(url=url, **options)
+
+
+def bulk_url_of(url: str) -> str:
+    """The bulk endpoint for a Loggly URL: an ``/inputs/<token>[/tag/<tags>]`` URL becomes
+    ``/bulk/<token>/tag/<tags>/`` on the same host; any other URL is returned as it is."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url  # the base class reports it, without repeating it
+    found = _INPUTS_PATH.match(parts.path)
+    if found is None:
+        return url
+    tags = f"tag/{found['tags']}/" if found["tags"] else ""
+    path = f"{found['base']}/bulk/{found['token']}/{tags}"
+    return urlunsplit(parts._replace(path=path))
+
+
 def _resolve(
     token: str | None, url: str | None, tags: Sequence[str], env: Mapping[str, str]
 ) -> tuple[str, str | None]:
     """The URL to POST to, and the token to keep out of everything shown."""
     if url:
-        return url, token or _token_in(url)
+        return bulk_url_of(url), token or _token_in(url)
     if token:
         return _bulk_url(token, tags), token
     if env_url := env.get("LOGGLY_URL"):
-        return env_url, _token_in(env_url)
+        return bulk_url_of(env_url), _token_in(env_url)
     if env_token := env.get("LOGGLY_TOKEN"):
         return _bulk_url(env_token, tags), env_token
     raise ValueError("LogglyHandler: no destination; pass token= or url=, or set LOGGLY_TOKEN or LOGGLY_URL")

@@ -18,7 +18,7 @@ __all__ = [
     "ShipperStats",
 ]
 
-# Refused in the caller's thread, by emit():
+# Refused in the caller's thread by emit(), or (the first three) once encoded, by the encoder thread:
 TOO_LARGE = "too_large"
 QUEUE_FULL = "queue_full"
 FORMAT_ERROR = "format_error"

@@ -1,0 +1,123 @@
+"""The ASGI middleware (FastAPI, Starlette, any ASGI app): ``app.add_middleware(MonitorMiddleware)``
+or ``app = MonitorMiddleware(app)``.
+
+The same as the Flask extension: a `request_scope` per HTTP request (a request is
+one task, so its calls — and those of a sync endpoint run in the thread pool, which
+copies the task's context — are its own), ``http.server.request.duration`` by route,
+``X-Request-ID``, ``GET /metrics`` answered here (or not, with ``metrics_path=None``),
+an unhandled exception logged with its traceback and the request's id, and with
+``safe_errors=True`` an OpenAI error the app did not handle answered 502/503/504
+instead of a 500.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from profiler.monitor.answers import upstream_answer
+from profiler.monitor.metrics import CONTENT_TYPE
+from profiler.monitor.scope import request_id_from, request_scope, upstream_kind
+from profiler.monitor.telemetry import Telemetry
+
+__all__ = ["MonitorMiddleware"]
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+class MonitorMiddleware:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        metrics_path: str | None = "/metrics",
+        safe_errors: bool = False,
+        request_id_header: str = "X-Request-ID",
+        telemetry: Telemetry | None = None,
+    ) -> None:
+        self.app = app
+        self.metrics_path = metrics_path
+        self.safe_errors = safe_errors
+        self.telemetry = telemetry if telemetry is not None else Telemetry.default()
+        self._header = request_id_header.lower().encode("latin-1")
+        self._header_name = request_id_header
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if self.metrics_path and scope["path"] == self.metrics_path and scope["method"] in ("GET", "HEAD"):
+            await self._metrics(send)
+            return
+        started = time.perf_counter()
+        sent_id = next((value for name, value in scope.get("headers", ()) if name == self._header), None)
+        fields = {
+            "http_request_id": request_id_from(sent_id.decode("latin-1") if sent_id else None),
+            "http_method": scope["method"],
+            "http_route": "",
+        }
+        status = 500
+        response_started = False
+
+        async def send_noting_status(message: Message) -> None:
+            nonlocal status, response_started
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                response_started = True
+                headers = list(message.get("headers", ()))
+                headers.append((self._header, fields["http_request_id"].encode("latin-1")))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        kind: str | None = None
+        try:
+            with request_scope(self.telemetry, fields):
+                try:
+                    await self.app(scope, receive, send_noting_status)
+                except Exception as exc:
+                    kind = upstream_kind(exc)  # inside the scope: it knows the request's failed calls
+                    raise
+                finally:
+                    fields["http_route"] = _route_of(scope)
+        except Exception as exc:
+            self._log_unhandled(exc, fields, upstream=kind is not None)
+            if not (self.safe_errors and kind is not None) or response_started:
+                raise
+            body, status = upstream_answer(exc, kind)
+            await _send_json(send_noting_status, status, body)
+        finally:
+            self.telemetry.observe_request(
+                fields["http_method"], fields["http_route"], status, time.perf_counter() - started
+            )
+
+    def _log_unhandled(self, exc: BaseException, fields: dict[str, Any], *, upstream: bool) -> None:
+        message = "unhandled upstream error" if upstream else "unhandled error"
+        logger: logging.Logger = self.telemetry.logger
+        logger.error(message, exc_info=exc, extra={"event": "unhandled_error", **fields})
+
+    async def _metrics(self, send: Send) -> None:
+        body = self.telemetry.exposition()
+        headers = [(b"content-type", CONTENT_TYPE.encode()), (b"content-length", str(len(body)).encode())]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
+def _route_of(scope: Scope) -> str:
+    """The route template the router matched (Starlette and FastAPI put the route in the scope)."""
+    route = scope.get("route")
+    path = getattr(route, "path", None)
+    return path if isinstance(path, str) else ""
+
+
+async def _send_json(send: Send, status: int, body: dict[str, Any]) -> None:
+    data = json.dumps(body).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": data})
