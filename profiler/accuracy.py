@@ -10,19 +10,21 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx2
 import openai
 
 from profiler.simulator import Scenario, SimulatorProcess
 from profiler.trace.derive import trace_call
 from profiler.trace.instrument import collecting
 from profiler.trace.model import RequestTrace
-from profiler.trace.recording import CallRecording
+from profiler.trace.recording import CallRecording, Collector
 from profiler.workload import WorkloadConfig, WorkloadResult, run_workload
 
 
@@ -46,7 +48,9 @@ class Comparison:
     attempts_matched: int
     server_wait_ms: list[float] = field(default_factory=list)  # one per attempt that got headers
     processing_equal: bool = True
-    ttft_ms: float | None = None
+    ttft_ms: float | None = None  # the server share of the TTFT, less the server's own TTFT
+    ttft_contention_ms: float | None = None  # the TTFT's contention part
+    ttft_rest_ms: float | None = None  # TTFT − the server's − its local, queue, connect, send parts
     itl_ms: list[float] = field(default_factory=list)
     statuses_equal: bool = True
 
@@ -87,6 +91,11 @@ def compare_call(trace: RequestTrace, truth: dict[str, dict[str, Any]]) -> Compa
     server = server_share_of_ttft(trace)
     if trace.stream and server is not None and record and record.get("ttft_ms") is not None:
         comparison.ttft_ms = server * 1000 - record["ttft_ms"]
+        parts = trace.ttft_parts or {}
+        own = sum(value for name, value in parts.items() if name not in ("server", "contention"))
+        assert trace.ttft_s is not None
+        comparison.ttft_contention_ms = parts.get("contention", 0.0) * 1000
+        comparison.ttft_rest_ms = (trace.ttft_s - own) * 1000 - record["ttft_ms"]
         sent_at = [0.0]
         for delay in record["token_delays_ms"]:
             sent_at.append(sent_at[-1] + delay)
@@ -133,16 +142,56 @@ class Measurement:
     result: WorkloadResult
 
 
+@contextmanager
+def busy_threads(count: int) -> Iterator[None]:
+    """``count`` threads spinning Python code beside the block: the client's own CPU, loaded on purpose."""
+    stop = threading.Event()
+
+    def spin() -> None:
+        value = 0
+        while not stop.is_set():
+            for i in range(1000):
+                value = (value * 31 + i) % 1_000_003
+
+    threads = [threading.Thread(target=spin, daemon=True) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join()
+
+
 def measure_against_simulator(
-    scenario: Scenario, config: WorkloadConfig, truth_path: Path, max_retries: int = 6
+    scenario: Scenario,
+    config: WorkloadConfig,
+    truth_path: Path,
+    max_retries: int = 6,
+    *,
+    tls: bool = False,
+    arrival_times: bool = True,
+    busy: int = 0,
 ) -> Measurement:
-    """Run the workload, traced, against a fresh simulator; return both sides' records."""
+    """Run the workload, traced, against a fresh simulator; return both sides' records.
+
+    ``tls``: over HTTPS (the simulator's test CA); ``busy``: that many CPU-bound threads run beside it.
+    """
     truth_path.unlink(missing_ok=True)
     with (
         SdkSleepLog.attached() as sleeps,
-        SimulatorProcess(scenario, ground_truth_path=truth_path) as simulator,
+        SimulatorProcess(scenario, ground_truth_path=truth_path, tls=tls) as simulator,
     ):
-        client = openai.OpenAI(base_url=simulator.base_url, api_key="sk-simulator", max_retries=max_retries)
-        with client, collecting() as collector:
+        verify = simulator.ssl_context() if tls else True
+        options = {"base_url": simulator.base_url, "api_key": "sk-simulator", "max_retries": max_retries}
+        client: openai.OpenAI | openai.AsyncOpenAI
+        if config.client == "async":
+            client = openai.AsyncOpenAI(**options, http_client=httpx2.AsyncClient(verify=verify, timeout=60))
+        else:
+            client = openai.OpenAI(**options, http_client=httpx2.Client(verify=verify, timeout=60))
+        with collecting(Collector(arrival_times=arrival_times)) as collector, busy_threads(busy):
             result = run_workload(client, config)
+        if isinstance(client, openai.OpenAI):
+            client.close()
     return Measurement(collector.recordings, load_ground_truth(truth_path), sleeps.seconds, result)

@@ -35,6 +35,7 @@ from profiler.runs import (
 )
 from profiler.runs import load_run as load_run
 from profiler.trace.instrument import collecting
+from profiler.trace.recording import Collector
 
 F = TypeVar("F", bound=Callable[..., Any])
 __all__ = ["NotARunError", "Run", "Session", "load_run", "profile", "session"]
@@ -85,7 +86,7 @@ def session(output_dir: str | Path | None = None, *, profiler: str = "none") -> 
     profile_passes = passes_for(profiler)
     interrupted = False
     with ExitStack() as stack:
-        collector = stack.enter_context(collecting())
+        collector = stack.enter_context(collecting(Collector(arrival_times=True)))
         for profile_pass in profile_passes:
             stack.enter_context(profile_pass.thread_context())
         wall_start, cpu_start = time.perf_counter(), time.process_time()

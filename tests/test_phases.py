@@ -200,6 +200,7 @@ def _stream(ready_at: list[float], asked_at: list[float], choices: list[int], en
     timeline.event(t + 0.2, "http11.receive_response_headers.started")
     timeline.event(101.2, "http11.receive_response_headers.complete")
     recording = timeline.respond(0, 200).exit(102.0)
+    recording.begin_stream()
     for asked, ready, choice in zip(asked_at, ready_at, choices, strict=True):
         recording.chunk_requested.append(asked / 1000)
         recording.chunk_ready.append(ready / 1000)
@@ -242,6 +243,7 @@ def test_ttft_parts_sum_to_the_ttft() -> None:
 
 def test_itl_is_per_choice_when_choices_interleave() -> None:
     recording = Timeline(stream=True, n=2).attempt(0.0).respond(0, 200).exit(1.0)
+    recording.begin_stream()
     recording.times.append(0.0005)
     recording.codes.append(trace_code("http11.receive_response_headers.complete"))
     for at, choice in [(10, 0), (10.1, 1), (30, 0), (30.1, 1)]:
@@ -292,6 +294,7 @@ def test_random_timelines_always_tile(seed: int) -> None:
         t += rng.uniform(1, 50)
     recording = timeline.exit(t)
     if stream:
+        recording.begin_stream()
         for _ in range(rng.randint(1, 6)):
             t += rng.uniform(0, 3)
             recording.chunk_requested.append(t / 1000)
@@ -346,6 +349,7 @@ def _stamped_stream(arrivals: list[float], handed: list[float], exact: list[bool
     timeline.event(51.2, "http11.receive_response_headers.complete")
     recording = timeline.respond(0, 200).exit(52.0)
     recording.note_read(0.0511, 0.0512, 300, True)
+    recording.begin_stream()
     asked = 52.0
     for arrived, ready, is_exact in zip(arrivals, handed, exact, strict=True):
         recording.chunk_requested.append(asked / 1000)

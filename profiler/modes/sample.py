@@ -82,7 +82,7 @@ def run_sample(
     )
     profile_passes = passes_for(args.profiler)
     progress = CallProgress(console, args.quiet)
-    collector = Collector(on_done=progress.call_done)
+    collector = Collector(on_done=progress.call_done, arrival_times=True)
     served: int | None = None
     with ExitStack() as stack:
         if scenario is not None:

@@ -64,7 +64,7 @@ def run_script(
         # Our own modules (rich, the SDK's models…) are long-lived: keep the garbage collector
         # from scanning them again and again while it collects the program's short-lived objects.
         gc.freeze()
-        collector = Collector()
+        collector = Collector(arrival_times=True)
         with collecting(collector), in_every_thread(attached) if attached else nullcontext():
             wall_start, cpu_start = time.perf_counter(), time.process_time()
             outcome = run_program(program)

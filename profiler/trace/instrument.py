@@ -40,7 +40,7 @@ from typing import Any
 from openai import _base_client, _legacy_response, _response, _streaming
 
 from profiler.trace import netio
-from profiler.trace.events import Outcome, trace_code
+from profiler.trace.events import TRACE_CODES, Outcome, trace_code
 from profiler.trace.exceptions import kind_of_exception
 from profiler.trace.operations import normalise_path, operation_of
 from profiler.trace.recording import AttemptResponse, CallRecording, Collector
@@ -85,10 +85,13 @@ def current_call() -> CallRecording | None:
 
 def _make_tracer(recording: CallRecording, chained: Callable[..., Any] | None) -> Callable[[str, dict], None]:
     times, codes, failures, clock = recording.times, recording.codes, recording.failures, time.perf_counter
+    known = TRACE_CODES
 
     def trace(name: str, info: dict[str, Any]) -> None:
         times.append(clock())
-        code = trace_code(name)
+        code = known.get(name)
+        if code is None:
+            code = trace_code(name)
         codes.append(code)
         if code % 4 == _FAILED:
             failures[len(codes) - 1] = type(info.get("exception")).__name__
@@ -119,12 +122,19 @@ def _start_attempt(request: Any, make_tracer: Callable[..., Any]) -> None:
     request.extensions["trace"] = make_tracer(recording, request.extensions.get("trace"))
 
 
+_KEPT_HEADERS = frozenset({b"x-request-id", b"openai-processing-ms", b"retry-after"})
+
+
 def _keep_response(response: Any) -> None:
     recording = _current_call.get()
     if recording is None:
         return
-    headers = response.headers
-    processing = headers.get("openai-processing-ms")
+    kept: dict[bytes, str] = {}
+    for name, value in response.headers.raw:  # one pass, not one case-folding scan per header
+        lowered = name.lower()
+        if lowered in _KEPT_HEADERS:
+            kept[lowered] = value.decode("latin-1")
+    processing = kept.get(b"openai-processing-ms")
     try:
         processing_ms = float(processing) if processing is not None else None
     except ValueError:
@@ -133,9 +143,9 @@ def _keep_response(response: Any) -> None:
         AttemptResponse(
             attempt=recording.attempts - 1,
             status=response.status_code,
-            x_request_id=headers.get("x-request-id"),
+            x_request_id=kept.get(b"x-request-id"),
             processing_ms=processing_ms,
-            retry_after=headers.get("retry-after"),
+            retry_after=kept.get(b"retry-after"),
         )
     )
     response.extensions[RECORDING_KEY] = recording
@@ -170,14 +180,20 @@ def _timestamp_arrivals(http_client: Any, collector: Collector) -> None:
     collector.arrival_notes[note] = collector.arrival_notes.get(note, 0) + 1
 
 
+_HOOKED = "_profiler_hooked"  # marks an httpx2 client we put our hooks on (an attribute: no weakref per call)
+
+
 def _hook_http_client(sdk_client: Any, is_async: bool) -> None:
     http_client = getattr(sdk_client, "_client", None)
-    if http_client is None or http_client in _hooked_clients:
+    if http_client is None or getattr(http_client, _HOOKED, False) or http_client in _hooked_clients:
         return
     hooks = http_client.event_hooks  # the client's own lists: inserting is enough
     hooks["request"].insert(0, _on_request_async if is_async else _on_request)
     hooks["response"].insert(0, _on_response_async if is_async else _on_response)
-    _hooked_clients.add(http_client)
+    try:
+        setattr(http_client, _HOOKED, True)
+    except AttributeError:  # a client class with __slots__: remember it the slower way
+        _hooked_clients.add(http_client)
 
 
 # --- one call: the scope shared by the sync and async request wrappers -------------------------
@@ -226,19 +242,15 @@ def _begin(sdk_client: Any, options: Any, stream: bool, is_async: bool) -> _Call
         _timestamp_arrivals(sdk_client._client, collector)
     recording = collector.new_call()
     entry = _method_entry.get()
-    cpu_before = None if is_async else time.thread_time()
-    if entry is not None:
+    if entry is None:
+        cpu_before = None if is_async else time.thread_time()
+    else:
         entered, method_cpu, recording.method = entry
         recording.started_at -= recording.entered - entered
         recording.entered = entered
         cpu_before = None if is_async else method_cpu
-    path = normalise_path(str(options.url), sdk_client.base_url.raw_path.decode("ascii", "replace"))
-    recording.operation, recording.api = operation_of(options.method, path)
-    base_url = sdk_client.base_url
-    recording.server_address, recording.server_port = (
-        base_url.host,
-        base_url.port or (443 if base_url.scheme == "https" else 80),
-    )
+    base_path, recording.server_address, recording.server_port = _server_of(sdk_client)
+    recording.operation, recording.api = _operation(options.method, str(options.url), base_path)
     body = options.json_data
     if isinstance(body, dict):
         model = body.get("model")
@@ -248,6 +260,22 @@ def _begin(sdk_client: Any, options: Any, stream: bool, is_async: bool) -> _Call
     recording.stream = bool(stream)
     recording.scheduled = scheduled_at.get()
     return _CallScope(recording, cpu_before)
+
+
+def _server_of(sdk_client: Any) -> tuple[str, str, int]:
+    """(base path, host, port) of a client's base URL, worked out once per base URL it has."""
+    base_url = sdk_client._base_url
+    facts = sdk_client.__dict__.get("_profiler_server")
+    if facts is None or facts[0] is not base_url:
+        port = base_url.port or (443 if base_url.scheme == "https" else 80)
+        facts = (base_url, base_url.raw_path.decode("ascii", "replace"), base_url.host, port)
+        sdk_client.__dict__["_profiler_server"] = facts
+    return facts[1], facts[2], facts[3]
+
+
+@functools.lru_cache(maxsize=1024)
+def _operation(method: str, url: str, base_path: str) -> tuple[str, str]:
+    return operation_of(method, normalise_path(url, base_path))
 
 
 def _wrap_request(original: Callable[..., Any]) -> Callable[..., Any]:
@@ -274,15 +302,6 @@ def _wrap_request(original: Callable[..., Any]) -> Callable[..., Any]:
     return request
 
 
-@contextmanager
-def _entered(label: str) -> Iterator[None]:
-    token = _method_entry.set((time.perf_counter(), time.thread_time(), label))
-    try:
-        yield
-    finally:
-        _method_entry.reset(token)
-
-
 def _wrap_method(original: Callable[..., Any], label: str) -> Callable[..., Any]:
     # The SDK decorates some async methods (``@required_args``) with a plain function: look beneath.
     if inspect.iscoroutinefunction(inspect.unwrap(original)):
@@ -291,8 +310,11 @@ def _wrap_method(original: Callable[..., Any], label: str) -> Callable[..., Any]
         async def amethod(*args: Any, **kwargs: Any) -> Any:
             if (_active_collector is None and _local_collector.get() is None) or _method_entry.get():
                 return await original(*args, **kwargs)
-            with _entered(label):
+            token = _method_entry.set((time.perf_counter(), time.thread_time(), label))
+            try:
                 return await original(*args, **kwargs)
+            finally:
+                _method_entry.reset(token)
 
         return amethod
 
@@ -300,8 +322,11 @@ def _wrap_method(original: Callable[..., Any], label: str) -> Callable[..., Any]
     def method(*args: Any, **kwargs: Any) -> Any:
         if (_active_collector is None and _local_collector.get() is None) or _method_entry.get():
             return original(*args, **kwargs)
-        with _entered(label):
+        token = _method_entry.set((time.perf_counter(), time.thread_time(), label))
+        try:
             return original(*args, **kwargs)
+        finally:
+            _method_entry.reset(token)
 
     return method
 

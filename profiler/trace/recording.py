@@ -10,8 +10,8 @@ from __future__ import annotations
 import threading
 import time
 from array import array
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, fields
 from itertools import count
 
 from profiler.trace.events import ATTEMPT_STARTED
@@ -30,9 +30,13 @@ class AttemptResponse:
     retry_after: str | None
 
 
-@dataclass(slots=True, eq=False)
+@dataclass(init=False, eq=False)
 class CallRecording:
-    """Everything measured about one SDK call."""
+    """Everything measured about one SDK call.
+
+    Fields with a default stay class attributes until set: a call sets a handful of them, and
+    building a recording is on the hot path of every call.
+    """
 
     call_id: int
     entered: float  # perf_counter at SDK entry
@@ -44,26 +48,27 @@ class CallRecording:
     stream: bool = False
     exited: float | None = None  # perf_counter when the SDK call returned or raised
     cpu_s: float | None = None
-    times: array = field(default_factory=lambda: array("d"))
+    times: array = field(default_factory=lambda: array("d"))  # set by __init__
     codes: bytearray = field(default_factory=bytearray)
     failures: dict[int, str] = field(default_factory=dict)  # event index -> exception class name
     responses: list[AttemptResponse] = field(default_factory=list)
     idempotency_key: str | None = None
     error_kind: str | None = None  # what the caller saw, if the call failed
     error_type: str | None = None  # the exception's class name, never its message
-    # Streams: one entry per chunk handed to the caller.
-    chunk_requested: array = field(default_factory=lambda: array("d"))  # caller asked for the next chunk
-    chunk_ready: array = field(default_factory=lambda: array("d"))  # the SDK handed it over
-    chunk_choice: array = field(default_factory=lambda: array("i"))  # choice index of content, -1 if none
-    chunk_cpu: array = field(default_factory=lambda: array("d"))  # CPU spent inside the SDK on each chunk
+    # Streams: one entry per chunk handed to the caller (empty tuples until ``begin_stream``: most calls
+    # do not stream, and four arrays fewer per call is a tenth of what recording one costs).
+    chunk_requested: Sequence[float] = ()  # caller asked for the next chunk
+    chunk_ready: Sequence[float] = ()  # the SDK handed it over
+    chunk_choice: Sequence[int] = ()  # choice index of content, -1 if none
+    chunk_cpu: Sequence[float] = ()  # CPU spent inside the SDK on each chunk
     stream_ended: float | None = None
     stream_finished_choices: int = 0  # choices that sent a finish_reason
     # Every read of the response, when the network backend stamps arrivals (profiler.trace.netio):
     # when its last byte reached the machine (NaN: no stamp), when the program got it, and whether
     # that arrival holds for all of its bytes (one server write) or is only an upper bound.
-    read_arrived: array = field(default_factory=lambda: array("d"))
-    read_returned: array = field(default_factory=lambda: array("d"))
-    read_exact: bytearray = field(default_factory=bytearray)
+    read_arrived: Sequence[float] = ()
+    read_returned: Sequence[float] = ()
+    read_exact: Sequence[int] = ()
     usage_output_tokens: int | None = None
     usage_input_tokens: int | None = None
     interrupted: bool = False  # cut short by Ctrl-C or exit: kept, but not counted as a failure
@@ -74,14 +79,37 @@ class CallRecording:
     stream_wrapped: bool = False  # its stream's chunks are being timed
     on_done: Callable[[CallRecording], None] | None = None
 
+    def __init__(
+        self,
+        call_id: int,
+        entered: float,
+        started_at: float,
+        on_done: Callable[[CallRecording], None] | None = None,
+        **fields: object,
+    ) -> None:
+        self.call_id, self.entered, self.started_at, self.on_done = call_id, entered, started_at, on_done
+        self.times, self.codes, self.failures, self.responses = array("d"), bytearray(), {}, []
+        for name, value in fields.items():
+            if name not in _FIELD_NAMES:
+                raise TypeError(f"CallRecording has no field {name!r}")
+            setattr(self, name, value)
+
     def mark_attempt(self) -> None:
         self.times.append(time.perf_counter())
         self.codes.append(ATTEMPT_STARTED)
 
+    def begin_stream(self) -> None:
+        """Make room for the chunk timings (once: a stream timed twice keeps its first arrays)."""
+        if not isinstance(self.chunk_ready, array):
+            self.chunk_requested, self.chunk_ready = array("d"), array("d")
+            self.chunk_choice, self.chunk_cpu = array("i"), array("d")
+
     def note_read(self, arrived: float | None, returned: float, nbytes: int, exact: bool) -> None:
         """The network backend's report of one read (its ``ReadObserver``)."""
-        self.read_arrived.append(_NO_STAMP if arrived is None else arrived)
-        self.read_returned.append(returned)
+        if not isinstance(self.read_exact, bytearray):
+            self.read_arrived, self.read_returned, self.read_exact = array("d"), array("d"), bytearray()
+        self.read_arrived.append(_NO_STAMP if arrived is None else arrived)  # type: ignore[attr-defined]
+        self.read_returned.append(returned)  # type: ignore[attr-defined]
         self.read_exact.append(exact)
 
     @property
@@ -101,6 +129,9 @@ class CallRecording:
             on_done(self)
 
 
+_FIELD_NAMES = frozenset(f.name for f in fields(CallRecording))
+
+
 class Collector:
     """Holds the recordings of one run. Appends are atomic under the GIL.
 
@@ -115,12 +146,13 @@ class Collector:
         on_done: Callable[[CallRecording], None] | None = None,
         *,
         keep: bool = True,
-        arrival_times: bool = True,
+        arrival_times: bool = False,
     ) -> None:
         self.recordings: list[CallRecording] = []
         self.on_done = on_done
         self.keep = keep
-        # Read kernel arrival times under the SDK's HTTP clients (costs tens of µs per read).
+        # Read kernel arrival times under the SDK's HTTP clients: profiling runs do, a monitored
+        # service does not (it costs tens of µs of CPU per read: docs/arrival-times.md).
         self.arrival_times = arrival_times
         # How each HTTP client's arrival times went: "kernel", or why not (one client each).
         self.arrival_notes: dict[str, int] = {}
@@ -130,8 +162,7 @@ class Collector:
         self.started_at = time.time()
 
     def new_call(self) -> CallRecording:
-        with self._lock:
-            call_id = next(self._ids)
+        call_id = next(self._ids)  # itertools.count: atomic under the GIL, no lock needed
         recording = CallRecording(
             call_id=call_id, entered=time.perf_counter(), started_at=time.time(), on_done=self.on_done
         )

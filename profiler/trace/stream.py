@@ -116,6 +116,7 @@ def _finish(
 
 def timed_chunks(inner: Iterator[Any], recording: CallRecording) -> Iterator[Any]:
     note = chunk_note_for(recording.api)
+    recording.begin_stream()
     clock, cpu_clock, next_chunk = time.perf_counter, time.thread_time, inner.__next__
     asked_at, ready_at = recording.chunk_requested.append, recording.chunk_ready.append
     choice_of, cpu_of = recording.chunk_choice.append, recording.chunk_cpu.append
@@ -150,6 +151,7 @@ def timed_chunks(inner: Iterator[Any], recording: CallRecording) -> Iterator[Any
 
 async def atimed_chunks(inner: AsyncIterator[Any], recording: CallRecording) -> AsyncIterator[Any]:
     note = chunk_note_for(recording.api)
+    recording.begin_stream()
     clock, next_chunk = time.perf_counter, inner.__anext__
     asked_at, ready_at, choice_of = (
         recording.chunk_requested.append,

@@ -1,0 +1,120 @@
+"""Truth under load: the server share of TTFT, ITL and contention at 32 concurrent streams.
+
+Streams of 20 tokens (server TTFT 100 ms, 10 ms between tokens, no jitter), n=1,
+``--concurrency`` calls in flight, threads and async, plain HTTP and TLS. Every
+call is joined to the simulator's ground truth by x-request-id:
+
+- the server share of TTFT (request sent → first content byte arrived, from
+  kernel arrival times) − the server's own TTFT;
+- ITL p50 from arrival times − the truth's token gaps;
+- contention − the rest of the TTFT (TTFT − truth − the call's own local parts).
+
+Beside them, the TTFT a caller saw over the server's (what a benchmark client
+reports). The reference aiohttp client (``benchmarks/reference_client.py``) runs
+against the same scenario in the same run for comparison.
+
+    python benchmarks/accuracy_under_load.py [--concurrency 32] [--rounds 3] [--busy 0]
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from profiler.accuracy import compare_run, measure_against_simulator
+from profiler.runs.stats import percentile
+from profiler.simulator import load_scenario
+from profiler.trace.derive import trace_call
+from profiler.workload import WorkloadConfig
+
+HERE = Path(__file__).resolve().parent
+
+
+def scenario():  # type: ignore[no-untyped-def]
+    return dataclasses.replace(
+        load_scenario("instant"), name="load", ttft_ms=100.0, token_ms=10.0, jitter_ms=0.0, output_tokens=20
+    )
+
+
+def _q(values: list[float]) -> str:
+    ordered = sorted(values)
+    if not ordered:
+        return "—"
+    return (
+        f"p50 {percentile(ordered, 50):+.2f} · p99 {percentile(ordered, 99):+.2f} · "
+        f"min {ordered[0]:+.2f} · max {ordered[-1]:+.2f} ms (n={len(ordered)})"
+    )
+
+
+def ours(client: str, tls: bool, concurrency: int, rounds: int, busy: int, scratch: Path) -> None:
+    config = WorkloadConfig(
+        requests=concurrency * rounds,
+        concurrency=concurrency,
+        stream=True,
+        n=1,
+        client=client,  # type: ignore[arg-type]
+    )
+    measured = measure_against_simulator(scenario(), config, scratch / "truth.jsonl", tls=tls, busy=busy)
+    comparisons = compare_run(measured.recordings, measured.truth)
+    traces = [trace_call(r) for r in measured.recordings]
+    server = [c.ttft_ms for c in comparisons if c.ttft_ms is not None]
+    rest = [
+        c.ttft_contention_ms - c.ttft_rest_ms
+        for c in comparisons
+        if c.ttft_contention_ms is not None and c.ttft_rest_ms is not None
+    ]
+    itl = [e for c in comparisons for e in c.itl_ms]
+    seen = [
+        t.ttft_s * 1000 - measured.truth[t.x_request_id]["ttft_ms"]
+        for t in traces
+        if t.ttft_s is not None and t.x_request_id in measured.truth
+    ]
+    unknown = sum(t.itl_unknown for t in traces)
+    gaps = sum(len(t.itl_s) for t in traces)
+    contention = [(t.ttft_parts or {}).get("contention", 0.0) * 1000 for t in traces]
+    label = f"ours --client {client:<7} {'TLS ' if tls else 'HTTP'} c={concurrency}{f' busy={busy}' if busy else ''}"
+    print(f"{label}\n  server share of TTFT − truth: {_q(server)}")
+    print(f"  ITL − truth: {_q(itl)}  (arrival gaps kept {gaps}, unknown {unknown})")
+    print(f"  contention − rest of TTFT:    {_q(rest)}")
+    print(
+        f"  TTFT seen − server's TTFT:    {_q(seen)}   contention in TTFT p50 {statistics.median(contention):.2f} ms"
+    )
+
+
+def reference(concurrency: int, rounds: int, scratch: Path) -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(HERE / "reference_client.py"),
+            "--concurrency",
+            str(concurrency),
+            "--rounds",
+            str(rounds),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    print(result.stdout.rstrip() or result.stderr.strip()[-500:])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--busy", type=int, default=0, help="CPU-bound threads beside the workload")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as scratch:
+        for client in ("threads", "async"):
+            for tls in (False, True):
+                ours(client, tls, args.concurrency, args.rounds, args.busy, Path(scratch))
+        reference(args.concurrency, args.rounds, Path(scratch))
+
+
+if __name__ == "__main__":
+    main()
