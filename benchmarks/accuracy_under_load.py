@@ -77,12 +77,14 @@ def ours(client: str, tls: bool, concurrency: int, rounds: int, busy: int, scrat
     unknown = sum(t.itl_unknown for t in traces)
     gaps = sum(len(t.itl_s) for t in traces)
     contention = [(t.ttft_parts or {}).get("contention", 0.0) * 1000 for t in traces]
-    label = f"ours --client {client:<7} {'TLS ' if tls else 'HTTP'} c={concurrency}{f' busy={busy}' if busy else ''}"
+    busy_text = f" busy={busy}" if busy else ""
+    label = f"ours --client {client:<7} {'TLS ' if tls else 'HTTP'} c={concurrency}{busy_text}"
     print(f"{label}\n  server share of TTFT − truth: {_q(server)}")
     print(f"  ITL − truth: {_q(itl)}  (arrival gaps kept {gaps}, unknown {unknown})")
     print(f"  contention − rest of TTFT:    {_q(rest)}")
     print(
-        f"  TTFT seen − server's TTFT:    {_q(seen)}   contention in TTFT p50 {statistics.median(contention):.2f} ms"
+        f"  TTFT seen − server's TTFT:    {_q(seen)}   "
+        f"contention in TTFT p50 {statistics.median(contention):.2f} ms"
     )
 
 
