@@ -8,7 +8,8 @@ run's figures once, then hand the run to the writers.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -17,8 +18,37 @@ from profiler.output import OutputContext, write_run
 from profiler.profiling.explain import explain
 from profiler.profiling.passes import ProfilePass
 from profiler.runs import MEASURED_TRACE_ONLY, Passes, Run, RunConfig, TargetInfo
+from profiler.runs.accumulate import FigureAccumulator
 from profiler.trace.derive import trace_call
-from profiler.trace.recording import Collector
+from profiler.trace.recording import CallRecording, Collector
+
+# Calls kept whole (in requests.jsonl, the waterfall); later ones only feed the figures.
+KEEP_CALLS = 20_000
+
+
+class Rollup:
+    """Where the calls past :data:`KEEP_CALLS` go as they end: derived, counted, dropped."""
+
+    def __init__(self) -> None:
+        self.accumulator = FigureAccumulator()
+        self._lock = threading.Lock()
+        self.origin = 0.0
+
+    def __call__(self, recording: CallRecording) -> None:
+        trace = trace_call(recording, self.origin)
+        with self._lock:  # calls end on many threads
+            self.accumulator.add(trace)
+
+
+def run_collector(
+    on_done: Callable[[CallRecording], None] | None = None, *, keep_first: int = KEEP_CALLS
+) -> Collector:
+    """The collector of a profiling run: arrival times on, the first calls kept, the rest rolled up."""
+    rollup = Rollup()
+    collector = Collector(on_done, arrival_times=True, keep_first=keep_first, overflow=rollup)
+    rollup.origin = collector.origin
+    return collector
+
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -41,8 +71,10 @@ def build_run(
     profiled = [p for p in profile_passes if p.has_profile()]
     if collector.arrival_notes:
         target = replace(target, arrival_timestamps="; ".join(collector.arrival_notes))
+    rollup = collector.overflow.accumulator if isinstance(collector.overflow, Rollup) else None
     return Run.build(
         [trace_call(recording, origin) for recording in collector.recordings],
+        rolled_up=rollup,
         wall=(wall[0] - origin, wall[1] - origin),
         cpu_s=cpu_s,
         started_at=collector.started_at,

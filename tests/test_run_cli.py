@@ -270,3 +270,32 @@ def test_view_serves_the_profile_with_snakeviz(tmp_path: Path) -> None:
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(20)
+
+
+def _peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+@pytest.mark.slow
+def test_a_billion_requests_interrupted_keeps_memory_bounded_and_saves(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    process = start_cli(
+        "--scenario", "instant", "--requests", "1000000000", "--concurrency", "4", "--profiler", "none",
+        "--quiet", "--output-dir", str(out),
+    )  # fmt: skip
+    peak = 0.0
+    deadline = time.monotonic() + 6
+    while time.monotonic() < deadline:  # calls run: memory must not grow with --requests
+        peak = max(peak, _peak_rss_mb(process.pid))
+        time.sleep(0.5)
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stdout + stderr
+    assert "Traceback" not in stderr
+    assert peak < 200, f"peak RSS {peak:.0f} MB"
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["interrupted"] is True and summary["requests"]["started"] > 100
+    assert summary["config"]["requests"] == 1_000_000_000

@@ -18,7 +18,7 @@ import openai
 from rich.console import Console
 from rich.markup import escape
 
-from profiler.finish import finish_run
+from profiler.finish import finish_run, run_collector
 from profiler.modes.common import (
     CallProgress,
     close_shippers,
@@ -82,7 +82,7 @@ def run_sample(
     )
     profile_passes = passes_for(args.profiler)
     progress = CallProgress(console, args.quiet)
-    collector = Collector(on_done=progress.call_done, arrival_times=True)
+    collector = run_collector(progress.call_done)
     served: int | None = None
     with ExitStack() as stack:
         if scenario is not None:

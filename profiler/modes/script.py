@@ -20,7 +20,7 @@ from contextlib import ExitStack, nullcontext
 from rich.console import Console
 from rich.markup import escape
 
-from profiler.finish import finish_run
+from profiler.finish import finish_run, run_collector
 from profiler.modes.common import (
     close_shippers,
     environment,
@@ -36,7 +36,6 @@ from profiler.script import Program, run_program
 from profiler.simulator import Scenario
 from profiler.target import SIMULATOR_API_KEY
 from profiler.trace.instrument import collecting
-from profiler.trace.recording import Collector
 
 EXIT_INTERRUPTED = 130
 
@@ -64,7 +63,7 @@ def run_script(
         # Our own modules (rich, the SDK's models…) are long-lived: keep the garbage collector
         # from scanning them again and again while it collects the program's short-lived objects.
         gc.freeze()
-        collector = Collector(arrival_times=True)
+        collector = run_collector()
         with collecting(collector), in_every_thread(attached) if attached else nullcontext():
             wall_start, cpu_start = time.perf_counter(), time.process_time()
             outcome = run_program(program)

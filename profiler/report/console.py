@@ -95,6 +95,13 @@ def requests_table(run: Run) -> Table:
         table.add_row(
             "client queue", f"waiting for a pooled connection p50 {_ms(queue.p50)} · p99 {_ms(queue.p99)}"
         )
+    kept = sum(1 for c in run.calls if not c.interrupted)
+    if kept < figures.started:
+        table.add_row(
+            "calls kept whole",
+            f"the first {kept:,} (requests.jsonl, the report's waterfall); "
+            f"the figures count all {figures.started:,}",
+        )
     if figures.throughput_rps is not None:
         table.add_row("throughput", f"{figures.throughput_rps:.2f} calls/s over {figures.wall_s:.2f} s")
     return table

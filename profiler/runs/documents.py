@@ -74,6 +74,7 @@ def summary_document(run: Run) -> dict[str, Any]:
         "config": run.config.to_dict(),
         "passes": run.passes.to_dict(),
         **_figures_document(run.figures),
+        "calls_in_requests_jsonl": len(run.calls),
         "artifacts": dict(run.artifacts),
     }
     if run.attribution is not None:

@@ -12,11 +12,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from profiler.runs.stats import DIGITS, SECONDS_DIGITS, Distribution, Interval, WallSplit, split_wall_time
+from profiler.runs.accumulate import FigureAccumulator
+from profiler.runs.stats import DIGITS, SECONDS_DIGITS, Distribution, Interval, WallSplit
 from profiler.trace.derive import TTFT_PARTS
 from profiler.trace.kinds import ERROR_KINDS
 from profiler.trace.model import RequestTrace
-from profiler.trace.phases import BREAKDOWN_KEYS, Group
+from profiler.trace.phases import BREAKDOWN_KEYS
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,23 +94,33 @@ def _sorted_counts(counter: Counter[str]) -> dict[str, int]:
     return {kind: counter[kind] for kind in [*known, *sorted(set(counter) - set(known))] if counter[kind]}
 
 
-def _streaming(streams: Sequence[RequestTrace]) -> Streaming:
-    with_ttft = [t for t in streams if t.ttft_s is not None]
+def _distribution(accumulator: FigureAccumulator, name: str, scale: float = 1000.0) -> Distribution | None:
+    values = accumulator.quantiles(name)
+    return None if values is None else values.distribution(scale)
+
+
+def _phase(accumulator: FigureAccumulator, key: str) -> PhaseStats | None:
+    values = accumulator.quantiles(f"phase:{key}")
+    stats = None if values is None else values.distribution(1000.0)
+    if stats is None or values is None:
+        return None
+    return PhaseStats(stats.count, stats.mean, stats.p50, stats.p99, round(values.total * 1000.0, DIGITS))
+
+
+def _streaming(accumulator: FigureAccumulator) -> Streaming:
     parts = {
         part: stats
         for part in TTFT_PARTS
-        if (stats := Distribution.of(((t.ttft_parts or {}).get(part, 0.0) for t in with_ttft), 1000.0))
+        if (stats := _distribution(accumulator, f"ttft:{part}")) is not None
     }
     return Streaming(
-        ttft=Distribution.of((t.ttft_s for t in with_ttft), 1000.0),  # type: ignore[misc]
-        itl=Distribution.of((gap for t in streams for gap in t.itl_s), 1000.0),
-        itl_seen=Distribution.of((gap for t in streams for gap in t.itl_seen_s), 1000.0),
-        tpot=Distribution.of((t.tpot_s for t in streams if t.tpot_s is not None), 1000.0),
-        output_tokens_per_s=Distribution.of(
-            t.output_tokens / t.e2e for t in streams if t.output_tokens and t.e2e > 0
-        ),
+        ttft=_distribution(accumulator, "ttft"),
+        itl=_distribution(accumulator, "itl"),
+        itl_seen=_distribution(accumulator, "itl_seen"),
+        tpot=_distribution(accumulator, "tpot"),
+        output_tokens_per_s=_distribution(accumulator, "tokens_per_s", 1.0),
         ttft_parts=parts,
-        itl_unknown=sum(t.itl_unknown for t in streams),
+        itl_unknown=accumulator.itl_unknown,
     )
 
 
@@ -120,53 +131,40 @@ def figures_of(
 
     ``loop_lag_s``: an async run's event-loop lag samples, when it measured them.
     """
-    counted = [t for t in calls if not t.interrupted]
-    started = len(counted)
-    failed = sum(1 for t in counted if not t.ok)
-    errors = Counter(t.error_kind for t in counted if t.error_kind)
-    attempt_errors = Counter(kind for t in counted for kind in t.attempt_errors)
-    reached = [a for t in counted for a in t.attempts if a.reused_connection is not None]
-    succeeded = [t for t in counted if t.ok]
-    breakdown: dict[str, PhaseStats | None] = {}
-    for key in BREAKDOWN_KEYS:
-        values = [v for t in counted if (v := t.breakdown()[key]) is not None]
-        breakdown[key] = PhaseStats.of(values)
+    return figures_from(FigureAccumulator().add_all(calls), wall, cpu_s, loop_lag_s)
+
+
+def figures_from(
+    accumulator: FigureAccumulator, wall: Interval, cpu_s: float, loop_lag_s: Sequence[float] | None = None
+) -> RunFigures:
+    """The figures of the calls an accumulator was fed (a long run's, or a distributed run's merge)."""
+    started, failed = accumulator.started, accumulator.failed
+    errors = _sorted_counts(accumulator.errors)
     wall_s = wall[1] - wall[0]
-    split = split_wall_time(
-        wall,
-        (i for t in calls for i in t.intervals(Group.NETWORK)),
-        (i for t in calls for i in t.intervals(Group.BACKOFF)),
-        ((t.start, t.end) for t in calls),
-    )
-    streams = [t for t in succeeded if t.stream]
     return RunFigures(
         started=started,
         succeeded=started - failed,
         failed=failed,
-        attempts=sum(len(t.attempts) for t in counted),
-        retried=sum(max(0, len(t.attempts) - 1) for t in counted),
-        connections_new=sum(1 for a in reached if not a.reused_connection),
-        connections_reused=sum(1 for a in reached if a.reused_connection),
-        errors=_sorted_counts(errors),
-        attempt_errors=_sorted_counts(attempt_errors),
+        attempts=accumulator.attempts,
+        retried=accumulator.retried,
+        connections_new=accumulator.connections_new,
+        connections_reused=accumulator.connections_reused,
+        errors=errors,
+        attempt_errors=_sorted_counts(accumulator.attempt_errors),
         error_rate=round(failed / started, SECONDS_DIGITS) if started else None,
-        error_rates={
-            kind: round(count / started, SECONDS_DIGITS) for kind, count in _sorted_counts(errors).items()
-        },
-        latency=Distribution.of((t.e2e for t in counted), 1000.0),
-        latency_ok=Distribution.of((t.e2e for t in succeeded), 1000.0),
-        breakdown=breakdown,
-        server_processing_reported=sum(1 for t in counted if t.phases["server_processing"] is not None),
-        cpu_per_call=Distribution.of((t.cpu_s for t in counted if t.cpu_s is not None), 1000.0),
+        error_rates={kind: round(count / started, SECONDS_DIGITS) for kind, count in errors.items()},
+        latency=_distribution(accumulator, "latency"),
+        latency_ok=_distribution(accumulator, "latency_ok"),
+        breakdown={key: _phase(accumulator, key) for key in BREAKDOWN_KEYS},
+        server_processing_reported=accumulator.server_processing_reported,
+        cpu_per_call=_distribution(accumulator, "cpu"),
         wall_s=round(wall_s, SECONDS_DIGITS),
         cpu_s=round(cpu_s, SECONDS_DIGITS),
-        split=split,
+        split=accumulator.wall.split(wall),
         throughput_rps=round(started / wall_s, DIGITS) if wall_s > 0 else None,
-        calls_by_api=dict(Counter(t.api for t in counted).most_common()),
-        streaming=_streaming(streams) if any(t.stream for t in counted) else None,
-        schedule_lag=Distribution.of((lag for t in counted if (lag := t.schedule_lag) is not None), 1000.0),
-        latency_from_schedule=Distribution.of(
-            (t.end - t.scheduled for t in counted if t.scheduled is not None), 1000.0
-        ),
+        calls_by_api=dict(accumulator.calls_by_api.most_common()),
+        streaming=_streaming(accumulator) if accumulator.streamed else None,
+        schedule_lag=_distribution(accumulator, "schedule_lag"),
+        latency_from_schedule=_distribution(accumulator, "latency_from_schedule"),
         event_loop_lag=Distribution.of(loop_lag_s or (), 1000.0),
     )

@@ -14,7 +14,8 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from profiler.runs.figures import RunFigures, figures_of
+from profiler.runs.accumulate import FigureAccumulator
+from profiler.runs.figures import RunFigures, figures_from
 from profiler.runs.stats import Interval
 from profiler.trace.model import RequestTrace
 
@@ -203,11 +204,18 @@ class Run:
         interrupted: bool = False,
         attribution: Attribution | None = None,
         loop_lag_s: Sequence[float] | None = None,
+        rolled_up: FigureAccumulator | None = None,
     ) -> Run:
-        """A run from its traced calls: the figures are derived here, once."""
+        """A run from its traced calls: the figures are derived here, once.
+
+        ``rolled_up``: the calls of a long run that were not kept whole, already accumulated.
+        """
+        accumulator = FigureAccumulator().add_all(calls)
+        if rolled_up is not None:
+            accumulator.merge(rolled_up)
         return cls(
             calls=list(calls),
-            figures=figures_of(calls, wall, cpu_s, loop_lag_s),
+            figures=figures_from(accumulator, wall, cpu_s, loop_lag_s),
             config=config or RunConfig(),
             target=target or TargetInfo(),
             passes=passes or Passes(),

@@ -139,6 +139,9 @@ class Collector:
     the same verdict the summary will give: failed when ``error_kind`` is set).
     ``keep=False`` keeps no recording once it is handed to ``on_done``: a
     long-running service feeds its metrics that way without growing.
+    ``keep_first=N`` keeps the first N recordings and hands every later one, as
+    it ends, to ``overflow`` instead: a long run folds them into streaming
+    statistics, so its memory does not grow with its length.
     """
 
     def __init__(
@@ -147,10 +150,15 @@ class Collector:
         *,
         keep: bool = True,
         arrival_times: bool = False,
+        keep_first: int | None = None,
+        overflow: Callable[[CallRecording], None] | None = None,
     ) -> None:
         self.recordings: list[CallRecording] = []
         self.on_done = on_done
         self.keep = keep
+        self.keep_first = keep_first
+        self.overflow = overflow
+        self.overflowed = 0  # calls handed to ``overflow`` rather than kept
         # Read kernel arrival times under the SDK's HTTP clients: profiling runs do, a monitored
         # service does not (it costs tens of µs of CPU per read: docs/arrival-times.md).
         self.arrival_times = arrival_times
@@ -166,6 +174,20 @@ class Collector:
         recording = CallRecording(
             call_id=call_id, entered=time.perf_counter(), started_at=time.time(), on_done=self.on_done
         )
-        if self.keep:
+        if self.keep and (self.keep_first is None or len(self.recordings) < self.keep_first):
             self.recordings.append(recording)
+        elif self.keep and self.overflow is not None:
+            self.overflowed += 1
+            recording.on_done = self._overflowing(self.on_done, self.overflow)
         return recording
+
+    @staticmethod
+    def _overflowing(
+        first: Callable[[CallRecording], None] | None, overflow: Callable[[CallRecording], None]
+    ) -> Callable[[CallRecording], None]:
+        def done(recording: CallRecording) -> None:
+            if first is not None:
+                first(recording)
+            overflow(recording)
+
+        return done
