@@ -145,7 +145,9 @@ def test_retries_and_backoff_match_the_server_and_the_sdk(tmp_path: Path, concur
     assert len(backoffs) == rate_limited
     slept = sorted(measured.sdk_sleeps_s)
     for got, expected in zip(backoffs, slept, strict=True):
-        assert expected - 0.001 <= got <= expected + (0.005 if concurrency == 1 else 0.060)
+        # Besides the sleep: the SDK handling the failed response (closing it, raising and catching its
+        # status error) and rebuilding the request — up to 6.6 ms on a process's first retry.
+        assert expected - 0.001 <= got <= expected + (0.010 if concurrency == 1 else 0.060)
 
 
 def test_waiting_for_a_pooled_connection_is_queue_not_network(tmp_path: Path) -> None:

@@ -377,6 +377,42 @@ def test_itl_comes_from_arrivals_when_the_caller_reads_in_bunches() -> None:
 
 
 def test_merged_writes_leave_their_gaps_unknown_not_guessed() -> None:
-    trace = _stamped_stream([60, 70, 80, 90], [61.0, 82.0, 82.1, 91.0], [True, False, True, True])
-    assert trace.itl_unknown == 2  # the gaps on either side of the merged read
-    assert [round(ms(g), 3) for g in trace.itl_s] == [10.0]
+    """One read merged three writes of the same choice: its stamp is the last one's, their gaps lost."""
+    timeline = Timeline(stream=True, n=1).attempt(0.0)
+    end = timeline.exchange(0.0, wait_ms=50.0, body_ms=0.0)
+    recording = timeline.respond(0, 200).exit(end + 1.0)
+    recording.begin_stream()
+    recording.note_read(0.060, 0.0601, 90, True)  # chunk 1, on its own
+    recording.note_read(0.090, 0.0951, 270, False)  # chunks 2, 3, 4, written at 70, 80, 90 ms
+    for ready in (0.0602, 0.0952, 0.0953, 0.0954):
+        recording.chunk_requested.append(ready - 0.0001)
+        recording.chunk_ready.append(ready)
+        recording.chunk_choice.append(0)
+        recording.chunk_cpu.append(0.0)
+    recording.chunk_requested.append(0.0955)
+    recording.stream_ended, recording.stream_finished_choices = 0.096, 1
+    trace = trace_call(recording)
+    assert trace.itl_unknown == 3  # 1→2 would be 30 ms instead of 10; 2→3 and 3→4 would be 0
+    assert trace.itl_s == []
+    assert [round(ms(g), 1) for g in trace.itl_seen_s] == [35.0, 0.1, 0.1]
+
+
+def test_a_merged_read_with_one_chunk_of_a_choice_keeps_its_gap() -> None:
+    # n=2: each merged read holds one chunk of each choice, written microseconds apart.
+    timeline = Timeline(stream=True, n=2).attempt(0.0)
+    end = timeline.exchange(0.0, wait_ms=50.0, body_ms=0.0)
+    recording = timeline.respond(0, 200).exit(end + 1.0)
+    recording.begin_stream()
+    for arrived in (0.060, 0.070, 0.080):
+        recording.note_read(arrived, arrived + 0.0001, 180, False)
+        for choice in (0, 1):
+            ready = arrived + 0.0002 + choice * 0.00005
+            recording.chunk_requested.append(ready - 0.00001)
+            recording.chunk_ready.append(ready)
+            recording.chunk_choice.append(choice)
+            recording.chunk_cpu.append(0.0)
+    recording.chunk_requested.append(0.0805)
+    recording.stream_ended, recording.stream_finished_choices = 0.081, 2
+    trace = trace_call(recording)
+    assert trace.itl_unknown == 0
+    assert [round(ms(g), 3) for g in trace.itl_s] == [10.0, 10.0, 10.0, 10.0]

@@ -30,6 +30,7 @@ from profiler.trace.recording import AttemptResponse, CallRecording
 
 Event = tuple[float, Step, Outcome, int]
 _CLOSED_BY_CLIENT = "GeneratorExit"
+_SEND_STEPS = (Step.SEND_HEADERS, Step.SEND_BODY)
 _STEP_PHASE: dict[Step, str] = {
     Step.CONNECT: "connect",
     Step.TLS: "tls",
@@ -128,13 +129,25 @@ class _Reads:
         return bisect_right(self.returned, until) > bisect_left(self.returned, after)
 
 
+class _Writes:
+    """The call's writes (the network backend's reports): when each entered the kernel."""
+
+    def __init__(self, recording: CallRecording) -> None:
+        self.entered = recording.write_entered
+
+    def last_entered(self, after: float, until: float) -> float | None:
+        index = bisect_right(self.entered, until) - 1
+        return self.entered[index] if index >= 0 and self.entered[index] >= after else None
+
+
 class _Timeline:
     """Appends segments in time order; zero-length ones are dropped."""
 
-    def __init__(self, exited: float | None, reads: _Reads) -> None:
+    def __init__(self, exited: float | None, reads: _Reads, writes: _Writes) -> None:
         self.segments: list[Segment] = []
         self.exited = exited
         self.reads = reads
+        self.writes = writes
 
     def waited(self, phase: str, start: float, end: float, attempt: int | None) -> None:
         """A wait for the network until ``end``, cut at the read's arrival when the kernel stamped it.
@@ -164,9 +177,18 @@ class _Timeline:
         """Lay out one attempt's steps from its start; returns where its data ended."""
         cursor = attempt.start
         first = True
-        for began, ended, step in attempt.spans:
+        spans = attempt.spans
+        for position, (began, ended, step) in enumerate(spans):
             if until_headers and step is Step.RECEIVE_BODY:
                 continue
+            if step in _SEND_STEPS and (
+                position + 1 == len(spans) or spans[position + 1][2] not in _SEND_STEPS
+            ):
+                # The request left when its last write entered the kernel; a thread late to get the GIL
+                # back after it is not sending any more: the server is already at work.
+                out = self.writes.last_entered(began, ended)
+                if out is not None:
+                    ended = attempt.trace.sent = max(began, out)
             if first:
                 self.add("queue", cursor, began, index)
                 cursor, first = max(cursor, began), False
@@ -235,27 +257,40 @@ def _content_timing(recording: CallRecording) -> tuple[float | None, list[float]
 def _arrival_gaps(recording: CallRecording, reads: _Reads) -> tuple[list[float], int]:
     """Gaps per choice between the *arrivals* of successive output chunks, and how many were unknown.
 
-    A chunk's bytes came in the last read returned before it was handed over. A gap is
-    known when both reads are exact (all their bytes one server write); two chunks of one
-    exact read were written together (a gap of 0). Otherwise the kernel merged writes and
-    kept only the latest stamp, so the gap is left out rather than guessed.
+    A chunk's bytes came in the last read returned before it was handed over. A read's stamp
+    is its last byte's arrival: exact for all of them when the read is one server write, an
+    upper bound when the kernel merged writes. That bound is still each chunk's arrival when
+    the read holds only one chunk of the choice (writes of *other* choices sent microseconds
+    apart merge all the time); when a merged read holds several chunks of one choice, their
+    gaps are lost — left out and counted, never guessed. Two chunks of one exact read were
+    written together: a gap of 0.
     """
+    delivered: list[tuple[int, int | None]] = []  # (choice, read) per output chunk
+    per_read: dict[tuple[int | None, int], int] = defaultdict(int)
+    for at, choice in zip(recording.chunk_ready, recording.chunk_choice, strict=True):
+        if choice >= 0:
+            read = reads.delivering(at)
+            delivered.append((choice, read))
+            per_read[(read, choice)] += 1
     gaps: list[float] = []
     unknown = 0
-    last_by_choice: dict[int, int] = {}
-    for at, choice in zip(recording.chunk_ready, recording.chunk_choice, strict=True):
-        if choice < 0:
-            continue
-        read = reads.delivering(at)
-        previous = last_by_choice.get(choice)
-        if read is not None:
+    last_by_choice: dict[int, int | None] = {}
+    for choice, read in delivered:
+        if choice not in last_by_choice:
             last_by_choice[choice] = read
-        if previous is None:
             continue
-        if read is None or not (reads.exact[read] and reads.exact[previous]):
+        previous, last_by_choice[choice] = last_by_choice[choice], read
+        if read is None or previous is None:
             unknown += 1
-            continue
-        gaps.append(reads.arrived[read] - reads.arrived[previous])
+        elif read == previous:
+            if reads.exact[read]:
+                gaps.append(0.0)
+            else:
+                unknown += 1
+        elif reads.exact[read] or per_read[(read, choice)] == 1:
+            gaps.append(reads.arrived[read] - reads.arrived[previous])
+        else:
+            unknown += 1
     return gaps, unknown
 
 
@@ -300,7 +335,7 @@ def trace_call(recording: CallRecording, origin: float = 0.0) -> RequestTrace:
         end = max(end, recording.stream_ended)
 
     reads = _Reads(recording)
-    timeline = _Timeline(recording.exited, reads)
+    timeline = _Timeline(recording.exited, reads, _Writes(recording))
     timeline.add("local_pre", recording.entered, attempts[0].start if attempts else end)
     for index, attempt in enumerate(attempts):
         is_last = index == len(attempts) - 1

@@ -202,17 +202,19 @@ def _hook_http_client(sdk_client: Any, is_async: bool) -> None:
 class _CallScope:
     """Entered around the SDK's ``request``: the call's recording is current inside it."""
 
-    __slots__ = ("_cpu_before", "_reads", "_token", "recording")
+    __slots__ = ("_cpu_before", "_reads", "_token", "_writes", "recording")
 
     def __init__(self, recording: CallRecording, cpu_before: float | None) -> None:
         self.recording = recording
         self._cpu_before = cpu_before
         self._token: Token[CallRecording | None] | None = None
         self._reads: Token[Any] | None = None
+        self._writes: Token[Any] | None = None
 
     def __enter__(self) -> CallRecording:
         self._token = _current_call.set(self.recording)
         self._reads = netio.read_observer.set(self.recording.note_read)
+        self._writes = netio.write_observer.set(self.recording.note_write)
         return self.recording
 
     def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
@@ -223,6 +225,8 @@ class _CallScope:
         assert self._token is not None and self._reads is not None
         _current_call.reset(self._token)
         netio.read_observer.reset(self._reads)
+        if self._writes is not None:
+            netio.write_observer.reset(self._writes)
         if exc is not None:
             if isinstance(exc, KeyboardInterrupt | SystemExit):
                 recording.interrupted = True

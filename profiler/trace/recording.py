@@ -69,6 +69,7 @@ class CallRecording:
     read_arrived: Sequence[float] = ()
     read_returned: Sequence[float] = ()
     read_exact: Sequence[int] = ()
+    write_entered: Sequence[float] = ()  # when each write of the request entered the kernel
     usage_output_tokens: int | None = None
     usage_input_tokens: int | None = None
     interrupted: bool = False  # cut short by Ctrl-C or exit: kept, but not counted as a failure
@@ -111,6 +112,12 @@ class CallRecording:
         self.read_arrived.append(_NO_STAMP if arrived is None else arrived)  # type: ignore[attr-defined]
         self.read_returned.append(returned)  # type: ignore[attr-defined]
         self.read_exact.append(exact)
+
+    def note_write(self, entered: float, returned: float, nbytes: int) -> None:
+        """The network backend's report of one write (its ``WriteObserver``)."""
+        if not isinstance(self.write_entered, array):
+            self.write_entered = array("d")
+        self.write_entered.append(entered)
 
     @property
     def attempts(self) -> int:
