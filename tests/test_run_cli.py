@@ -204,7 +204,7 @@ def test_snakeviz_loads_our_profile(tmp_path: Path) -> None:
             except OSError:
                 time.sleep(0.2)
         assert "snakeviz" in body.lower()
-        assert "workload.py" in body  # the profile's functions are in the page's data
+        assert "prompt.py" in body  # the profile's functions are in the page's data
     finally:
         server.terminate()
         server.wait(10)
@@ -266,7 +266,7 @@ def test_view_serves_the_profile_with_snakeviz(tmp_path: Path) -> None:
                     body = page.read().decode()
             except OSError:
                 time.sleep(0.2)
-        assert "workload.py" in body
+        assert "prompt.py" in body
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(20)
