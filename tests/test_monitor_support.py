@@ -43,6 +43,8 @@ app = Flask(__name__)
 logger = logging.getLogger("seed")
 logger.addHandler(HTTPSHandler(os.environ["SEED_LOGGLY_URL"], "POST"))
 client = openai.OpenAI(max_retries=0, timeout=1.0)
+# The model list comes from a fault-free upstream: the flaky one fails any request, lists included.
+models_client = openai.OpenAI(base_url=os.environ["MODELS_BASE_URL"], max_retries=0, timeout=1.0)
 
 profiler.monitor.init_app(app)
 
@@ -61,7 +63,7 @@ def chat():
 
 @app.route("/models")
 def models():
-    return {"models": [model.id for model in client.models.list()]}
+    return {"models": [model.id for model in models_client.models.list()]}
 """
 
 GUNICORN_CONF = """

@@ -130,6 +130,8 @@ class _Tee(Collector):
         self._also = on_done
         self.origin = inner.origin
         self.started_at = inner.started_at
+        self.arrival_times = inner.arrival_times  # the outer run decides whether arrivals are read
+        self.arrival_notes = inner.arrival_notes
 
     def new_call(self) -> CallRecording:
         recording = self.inner.new_call()
