@@ -32,13 +32,51 @@ def _artifact_text(directory: Path) -> str:
         (["--profiler", "perf"], "invalid choice"),
         (["--base-url", "https://api.example.com/v1"], "OPENAI_API_KEY is not set"),
         (["--base-url", "not a url"], "is not an http"),
+        (["--max-retries", "-5"], "--max-retries: must not be negative"),
+        (["--local-work-ms", "nan"], "--local-work-ms: must be a finite number"),
+        (["--timeout", "inf"], "--timeout"),
+        (["--base-url", "http://127.0.0.1:99999/v1"], "Port out of range"),
+        (["--base-url", "ftp://alice:SECRET@127.0.0.1/v1?token=TOKEN"], "is not an http(s) URL"),
+        (["--output-dir", "/sys/kernel"], "cannot write to output directory /sys/kernel"),
+        (["--uvloop"], "--uvloop needs --client async"),
     ],
 )
 def test_bad_usage_exits_2_with_one_line(args: list[str], message: str) -> None:
-    result = run_cli(*args)
-    assert result.returncode == 2
+    keyed = "OPENAI_API_KEY" not in message  # a key in the environment must not show either
+    result = run_cli(*args, env={"OPENAI_API_KEY": SECRET} if keyed else None)
+    assert result.returncode == 2, result.stderr
     error_lines = [line for line in result.stderr.splitlines() if "error:" in line]
     assert len(error_lines) == 1 and message in error_lines[0], result.stderr
+    assert "Traceback" not in result.stderr
+    for secret in ("SECRET", "TOKEN", "alice", SECRET):
+        assert secret not in result.stderr + result.stdout
+
+
+def test_a_scenario_nested_too_deep_is_one_line(tmp_path: Path) -> None:
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    result = run_cli("--scenario", str(deep))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1].endswith("more than the 128 allowed"), result.stderr
+
+
+def test_an_output_dir_holding_a_run_is_refused_unless_forced(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    first = run_cli("--scenario", "flaky", "--requests", "12", "--profiler", "none", "-q", "-o", str(out))
+    assert first.returncode == 0, first.stderr
+    assert (out / "errors.jsonl").stat().st_size > 0  # the flaky run failed some calls
+    again = run_cli("--scenario", "instant", "--requests", "2", "--profiler", "none", "-q", "-o", str(out))
+    assert again.returncode == 2 and "already holds a run" in again.stderr and "--force" in again.stderr
+    assert (out / "errors.jsonl").stat().st_size > 0, "a refused run changes nothing"
+    forced = run_cli(
+        "--scenario", "instant", "--requests", "2", "--profiler", "none", "-q", "-o", str(out), "--force"
+    )
+    assert forced.returncode == 0, forced.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["requests"]["failed"] == 0
+    errors = out / "errors.jsonl"
+    assert not errors.exists() or errors.read_text() == "", "no error of the old run beside the new summary"
+    assert not (out / "cprofile.prof").exists() and not (out / "pyinstrument.html").exists()
 
 
 def test_help_documents_every_option() -> None:
@@ -230,6 +268,8 @@ def test_ctrl_c_keeps_what_was_measured_and_leaves_no_simulator(tmp_path: Path) 
     assert 1 <= summary["requests"]["started"] < 50
     assert summary["requests"]["failed"] == 0  # the call cut by Ctrl-C is not a failure
     assert "Interrupted" in stdout
+    for profile in summary["passes"]["profiles"]:  # only passes that ran and left a profile
+        assert any(out.glob(f"{profile}*")), profile
     time.sleep(1)
     assert simulators and all(not Path(f"/proc/{pid}").exists() for pid in simulators)
 
