@@ -149,13 +149,15 @@ class _Timeline:
         self.reads = reads
         self.writes = writes
 
-    def waited(self, phase: str, start: float, end: float, attempt: int | None) -> None:
+    def waited(
+        self, phase: str, start: float, end: float, attempt: int | None, reads_until: float | None = None
+    ) -> None:
         """A wait for the network until ``end``, cut at the read's arrival when the kernel stamped it.
 
         Bytes that had arrived while the program had not read them yet are its own lateness:
-        ``contention``, not ``phase``.
+        ``contention``, not ``phase``. ``reads_until``: where to look for the read (default ``end``).
         """
-        arrived = self.reads.last_arrival(start, end)
+        arrived = self.reads.last_arrival(start, end if reads_until is None else reads_until)
         if arrived is None:
             self.add(phase, start, end, attempt)
             return
@@ -208,13 +210,19 @@ class _Timeline:
             cursor = attempt.end
         return cursor
 
-    def chunk_wait(self, start: float, end: float, index: int) -> None:
-        """The time blocked in ``next()``: waiting for bytes, or — when no read was needed, the
-        chunk's bytes being in the buffer already — the process's own time (with stamped reads)."""
-        if self.reads.stamped and not self.reads.any_between(start, end):
+    def chunk_wait(self, start: float, end: float, index: int, handed: float | None = None) -> None:
+        """The time blocked in ``next()`` until ``end`` (where parsing began): waiting for bytes, or —
+        when no read was needed, the chunk's bytes being in the buffer already — the process's own
+        time (with stamped reads).
+
+        The read that delivered the chunk may return a little after ``end``: parsing is estimated
+        from the thread's CPU time, which also counts the read's own. So the read is looked for up
+        to ``handed``, the moment the chunk was handed over."""
+        until = end if handed is None else max(end, handed)
+        if self.reads.stamped and not self.reads.any_between(start, until):
             self.add("contention", start, end, index)
         else:
-            self.waited("download", start, end, index)
+            self.waited("download", start, end, index, reads_until=until)
 
     def stream_body(self, recording: CallRecording, headers_end: float, end: float, index: int) -> None:
         """A consumed stream: the SDK building it, then each chunk waited for, parsed, handed over."""
@@ -225,7 +233,7 @@ class _Timeline:
         for k, handed in enumerate(ready):
             self.add("caller", cursor, requested[k])
             parsing = min(cpu[k], handed - requested[k]) if k < len(cpu) else 0.0
-            self.chunk_wait(requested[k], handed - parsing, index)
+            self.chunk_wait(requested[k], handed - parsing, index, handed)
             self.add("local_post", handed - parsing, handed, index)
             cursor = handed
         if len(requested) > len(ready):  # the last request ended the stream (or failed)
