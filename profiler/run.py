@@ -122,6 +122,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --rate: Poisson arrivals (seeded) or evenly spaced ones (default: poisson)",
     )  # fmt: skip
     workload.add_argument(
+        "--tls", action="store_true",
+        help="serve the embedded simulator over HTTPS (a throw-away test CA the client trusts), so the run "
+        "has a TLS phase as against a real endpoint",
+    )  # fmt: skip
+    workload.add_argument(
         "--stream", action="store_true", help="stream the replies (adds TTFT, inter-token latency and TPOT)"
     )
     workload.add_argument(
@@ -238,6 +243,8 @@ def _dispatch(args: argparse.Namespace, console: object) -> int:
                 if args.module
                 else Program(script=Path(args.program[0]), args=tuple(args.program[1:]))
             )
+            if args.tls:
+                return _usage_error("--tls applies to the sample workload, not to your program")
             problem = check(program)
             if problem:
                 return _usage_error(problem)
@@ -245,6 +252,10 @@ def _dispatch(args: argparse.Namespace, console: object) -> int:
         else:
             target = resolve_target(args.base_url)
             scenario = load_scenario(args.scenario) if target.embedded else None
+            if args.tls and not target.embedded:
+                return _usage_error(
+                    "--tls applies to the embedded simulator; a --base-url has its own scheme"
+                )
             if args.uvloop and args.client != "async":
                 return _usage_error("--uvloop needs --client async")
             if args.uvloop:

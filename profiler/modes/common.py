@@ -58,15 +58,16 @@ def prepare_output_dir(directory: Path, *, force: bool) -> Path:
 
 
 def start_simulator(
-    stack: ExitStack, scenario: Scenario, output_dir: Path, console: Console
+    stack: ExitStack, scenario: Scenario, output_dir: Path, console: Console, *, tls: bool = False
 ) -> SimulatorProcess:
     """Start the embedded simulator for this run (stopped with ``stack``), logging to ground_truth.jsonl."""
     console.print(
-        f"Starting the embedded simulator (scenario [bold]{escape(scenario.name)}[/bold]) on 127.0.0.1 …"
+        f"Starting the embedded simulator (scenario [bold]{escape(scenario.name)}[/bold]) on 127.0.0.1"
+        f"{' over HTTPS' if tls else ''} …"
     )
     try:
         return stack.enter_context(
-            SimulatorProcess(scenario, ground_truth_path=output_dir / "ground_truth.jsonl")
+            SimulatorProcess(scenario, ground_truth_path=output_dir / "ground_truth.jsonl", tls=tls)
         )
     except SimulatorError as exc:
         raise UsageError(f"the embedded simulator did not start: {exc}") from None

@@ -9,6 +9,7 @@ costs nothing but time.
 from __future__ import annotations
 
 import argparse
+import ssl
 import subprocess
 from contextlib import ExitStack
 from pathlib import Path
@@ -84,10 +85,13 @@ def run_sample(
     progress = CallProgress(console, args.quiet)
     collector = run_collector(progress.call_done)
     served: int | None = None
+    verify: ssl.SSLContext | bool = True
     with ExitStack() as stack:
         if scenario is not None:
-            simulator = start_simulator(stack, scenario, output_dir, console)
+            simulator = start_simulator(stack, scenario, output_dir, console, tls=args.tls)
             base_url = simulator.base_url
+            if args.tls:
+                verify = simulator.ssl_context()
         else:
             base_url = target.base_url or ""
         shape = f"{config.rate:g} calls/s ({config.arrival}), " if config.rate else ""
@@ -100,10 +104,15 @@ def run_sample(
 
         def client() -> openai.OpenAI | openai.AsyncOpenAI:
             # One per pass: the async client closes with its event loop.
-            kind = openai.AsyncOpenAI if config.client == "async" else openai.OpenAI
-            made = kind(
-                base_url=base_url, api_key=target.api_key, timeout=timeout, max_retries=args.max_retries
-            )
+            made: openai.OpenAI | openai.AsyncOpenAI
+            options = {"base_url": base_url, "api_key": target.api_key, "max_retries": args.max_retries}
+            if config.client == "async":  # the SDK's own HTTP clients (its pool limits), trusting our CA
+                http = openai.DefaultAsyncHttpxClient(verify=verify, timeout=timeout)
+                made = openai.AsyncOpenAI(**options, http_client=http)
+            else:
+                made = openai.OpenAI(
+                    **options, http_client=openai.DefaultHttpxClient(verify=verify, timeout=timeout)
+                )
             if isinstance(made, openai.OpenAI):
                 stack.enter_context(made)
             return made
