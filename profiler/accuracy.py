@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import threading
+from bisect import bisect_right
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -72,6 +74,29 @@ def server_share_of_ttft(trace: RequestTrace) -> float | None:
         for s in trace.segments
         if s.attempt == last and s.phase in ("server_wait", "download") and s.start < first_content
     )
+
+
+def first_content_delivery_ms(recording: CallRecording, truth: dict[str, dict[str, Any]]) -> float | None:
+    """When the first content byte reached this machine (kernel arrival) minus when the server wrote
+    it, both in unix time, in ms; None without a stamp or a stream.
+
+    The two clocks are one (CLOCK_REALTIME on one machine), so this is loopback delivery plus the
+    server's own lag in stamping its write: it does not depend on how busy the client was.
+    """
+    first = next(
+        (at for at, c in zip(recording.chunk_ready, recording.chunk_choice, strict=True) if c >= 0), None
+    )
+    if first is None or not recording.responses:
+        return None
+    record = truth.get(recording.responses[-1].x_request_id or "")
+    if record is None or record.get("ttft_ms") is None:
+        return None
+    index = bisect_right(recording.read_returned, first) - 1
+    if index < 0 or math.isnan(recording.read_arrived[index]):
+        return None
+    arrived = recording.started_at + (recording.read_arrived[index] - recording.entered)
+    written = record["received_at"] + ((record["request_read_ms"] or 0.0) + record["ttft_ms"]) / 1000
+    return (arrived - written) * 1000
 
 
 def compare_call(trace: RequestTrace, truth: dict[str, dict[str, Any]]) -> Comparison:

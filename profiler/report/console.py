@@ -79,6 +79,11 @@ def requests_table(run: Run) -> Table:
         parts = " · ".join(
             f"{name} {_ms(stats.mean)}" for name, stats in streaming.ttft_parts.items() if stats.mean >= 0.05
         )
+        if streaming.ttft_bounded:
+            parts += (
+                f"  (server is an upper bound in {streaming.ttft_bounded} of {streaming.ttft.count} calls: "
+                "read late, their first content merged with later chunks)"
+            )
         table.add_row("TTFT, mean parts", parts)
     if streaming is not None and streaming.itl_seen is not None and streaming.itl is not None:
         table.add_row("ITL as handed over", _percentiles(streaming.itl_seen))

@@ -154,6 +154,7 @@ class FigureAccumulator:
     connections_reused: int = 0
     server_processing_reported: int = 0
     itl_unknown: int = 0
+    ttft_bounded: int = 0  # streamed calls whose TTFT split has only a bound for its server part
     streamed: bool = False  # some counted call streamed
     errors: Counter[str] = field(default_factory=Counter)
     attempt_errors: Counter[str] = field(default_factory=Counter)
@@ -210,6 +211,7 @@ class FigureAccumulator:
             self._q("tokens_per_s").add(call.output_tokens / call.e2e)
         if call.ttft_s is not None:
             self._q("ttft").add(call.ttft_s)
+            self.ttft_bounded += call.ttft_bounded
             parts = call.ttft_parts or {}
             for part in TTFT_PARTS:
                 self._q(f"ttft:{part}").add(parts.get(part, 0.0))
@@ -224,6 +226,7 @@ class FigureAccumulator:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.server_processing_reported += other.server_processing_reported
         self.itl_unknown += other.itl_unknown
+        self.ttft_bounded += other.ttft_bounded
         self.streamed |= other.streamed
         self.errors.update(other.errors)
         self.attempt_errors.update(other.attempt_errors)
@@ -248,6 +251,7 @@ class FigureAccumulator:
                     "connections_reused",
                     "server_processing_reported",
                     "itl_unknown",
+                    "ttft_bounded",
                     "streamed",
                 )
             },

@@ -57,6 +57,7 @@ def _figures_document(figures: RunFigures) -> dict[str, Any]:
             itl_ms=_dist(streaming.itl),
             itl_seen_ms=_dist(streaming.itl_seen),
             itl_unknown=streaming.itl_unknown,
+            ttft_bounded_calls=streaming.ttft_bounded,
             tpot_ms=_dist(streaming.tpot),
             output_tokens_per_s=_dist(streaming.output_tokens_per_s),
             ttft_parts_ms={part: stats.to_dict() for part, stats in streaming.ttft_parts.items()},
@@ -94,6 +95,7 @@ def _figures_from(document: Mapping[str, Any]) -> RunFigures:
             itl=Distribution.from_dict(document.get("itl_ms")),
             itl_seen=Distribution.from_dict(document.get("itl_seen_ms")),
             itl_unknown=int(document.get("itl_unknown") or 0),
+            ttft_bounded=int(document.get("ttft_bounded_calls") or 0),
             tpot=Distribution.from_dict(document.get("tpot_ms")),
             output_tokens_per_s=Distribution.from_dict(document.get("output_tokens_per_s")),
             ttft_parts={

@@ -58,6 +58,7 @@ class Streaming:
     output_tokens_per_s: Distribution | None
     ttft_parts: dict[str, Distribution]  # each part of the TTFT over the calls
     itl_unknown: int = 0  # gaps left out of ``itl``: merged by the kernel, their arrivals lost
+    ttft_bounded: int = 0  # calls whose TTFT ``server`` part is an upper bound (first content read late)
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +122,7 @@ def _streaming(accumulator: FigureAccumulator) -> Streaming:
         output_tokens_per_s=_distribution(accumulator, "tokens_per_s", 1.0),
         ttft_parts=parts,
         itl_unknown=accumulator.itl_unknown,
+        ttft_bounded=accumulator.ttft_bounded,
     )
 
 

@@ -118,6 +118,7 @@ def call_record(call: RequestTrace) -> dict[str, Any]:
             itl_ms=[_ms(gap) for gap in call.itl_s],
             itl_seen_ms=[_ms(gap) for gap in call.itl_seen_s],
             itl_unknown=call.itl_unknown,
+            ttft_bounded=call.ttft_bounded,
             tpot_ms=_ms(call.tpot_s),
             chunks=call.chunks,
         )
@@ -157,6 +158,7 @@ def call_from_record(record: Mapping[str, Any]) -> RequestTrace:
         itl_s=[gap / 1000.0 for gap in record.get("itl_ms") or ()],
         itl_seen_s=[gap / 1000.0 for gap in record.get("itl_seen_ms") or ()],
         itl_unknown=int(record.get("itl_unknown") or 0),
+        ttft_bounded=bool(record.get("ttft_bounded")),
         arrival_times=bool(record.get("arrival_times")),
         tpot_s=_s(record.get("tpot_ms")),
         output_tokens=record.get("output_tokens"),

@@ -389,6 +389,8 @@ def trace_call(recording: CallRecording, origin: float = 0.0) -> RequestTrace:
     first_content, itl_seen, content_chunks = _content_timing(recording)
     itl, itl_unknown = _arrival_gaps(recording, reads) if reads.stamped else (itl_seen, 0)
     ttft = None if first_content is None else first_content - recording.entered
+    first_read = None if first_content is None or not reads.stamped else reads.delivering(first_content)
+    ttft_bounded = first_read is not None and not reads.exact[first_read]
     output_tokens = recording.usage_output_tokens
     if output_tokens is None and recording.stream:
         output_tokens = content_chunks or None
@@ -423,6 +425,7 @@ def trace_call(recording: CallRecording, origin: float = 0.0) -> RequestTrace:
         itl_s=itl,
         itl_seen_s=itl_seen,
         itl_unknown=itl_unknown,
+        ttft_bounded=ttft_bounded,
         arrival_times=reads.stamped,
         tpot_s=tpot,
         output_tokens=output_tokens,

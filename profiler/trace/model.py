@@ -80,6 +80,9 @@ class RequestTrace:
     itl_s: list[float] = field(default_factory=list)  # from arrival times where stamped, else as seen
     itl_seen_s: list[float] = field(default_factory=list)  # the gaps as the caller saw the chunks
     itl_unknown: int = 0  # gaps left out: the kernel merged the writes, so their arrivals are lost
+    # The first content's read was merged by the kernel with later writes (the process read it
+    # late): its stamp, so the TTFT's ``server`` part, is an upper bound, ``contention`` a lower one.
+    ttft_bounded: bool = False
     arrival_times: bool = False  # its reads carried kernel arrival times
     tpot_s: float | None = None
     output_tokens: int | None = None
