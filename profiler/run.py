@@ -176,6 +176,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     output.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
 
+    load = parser.add_argument_group("load test (docs/load.md)")
+    load.add_argument(
+        "--locust", action="store_true",
+        help="run the sample workload as Locust users: a master and --workers workers on 127.0.0.1, "
+        "one merged run (users = --concurrency, --rate spread over them)",
+    )  # fmt: skip
+    load.add_argument(
+        "--workers", type=_positive_int, default=2, metavar="W",
+        help="with --locust: worker processes (default: 2)",
+    )  # fmt: skip
+
     program = parser.add_argument_group(
         "your program",
         "Run SCRIPT (or -m MODULE) once, as Python would, with every OpenAI client it creates "
@@ -264,6 +275,10 @@ def _dispatch(args: argparse.Namespace, console: object) -> int:
             )
 
         return run_script(args, program, args.profiler or "pyinstrument", scenario, shippers, console)  # type: ignore[arg-type]
+    if args.locust:
+        from profiler.load.launch import run_locust
+
+        return run_locust(args, target, scenario, console)  # type: ignore[arg-type]
     from profiler.modes.sample import run_sample
 
     args.profiler = args.profiler or "both"
