@@ -17,6 +17,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -74,11 +75,30 @@ def master_command(port: int, users: int, workers: int, host: str, extra: list[s
     ]  # fmt: skip
 
 
-def worker_command(port: int) -> list[str]:
+def worker_command(port: int, output_dir: Path) -> list[str]:
+    # The output directory only names the run's processes (the master's options win on a worker).
     return [
         sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--worker",
-        "--master-host", "127.0.0.1", "--master-port", str(port),
+        "--master-host", "127.0.0.1", "--master-port", str(port), f"--profiler-output-dir={output_dir}",
     ]  # fmt: skip
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: get SIGTERM when the launcher dies, however it dies (Linux)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def _interrupt_on_sigterm() -> None:
+    def handler(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, handler)
 
 
 def _environment(api_key: str | None) -> dict[str, str]:
@@ -125,13 +145,21 @@ def run_locust(args: argparse.Namespace, target: Target, scenario: Scenario | No
             stdout=None if not args.quiet else subprocess.DEVNULL,
             stderr=master_log,
             env=env,
+            preexec_fn=_die_with_parent,
         )
         interrupted = False
+        _interrupt_on_sigterm()
         try:
             for index in range(args.workers):
                 log = stack.enter_context((logs / f"worker-{index}.log").open("wb"))
                 workers.append(
-                    subprocess.Popen(worker_command(port), stdout=log, stderr=subprocess.STDOUT, env=env)
+                    subprocess.Popen(
+                        worker_command(port, output_dir),
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                        env=env,
+                        preexec_fn=_die_with_parent,
+                    )
                 )
             master.wait()
         except KeyboardInterrupt:
