@@ -268,6 +268,9 @@ def _dispatch(args: argparse.Namespace, console: object) -> int:
     if is_program:
         from profiler.modes.script import run_script
 
+        if args.locust:
+            return _usage_error("--locust runs the sample workload; your own tasks: see docs/load.md")
+
         if args.profiler == "both" and not args.separate_passes:
             return _usage_error(
                 "--profiler both needs --separate-passes for your program: cProfile and pyinstrument "
@@ -277,6 +280,9 @@ def _dispatch(args: argparse.Namespace, console: object) -> int:
         return run_script(args, program, args.profiler or "pyinstrument", scenario, shippers, console)  # type: ignore[arg-type]
     if args.locust:
         from profiler.load.launch import run_locust
+
+        if args.client != "threads":
+            return _usage_error("--locust: Locust runs the users (gevent); --client async does not apply")
 
         return run_locust(args, target, scenario, console)  # type: ignore[arg-type]
     from profiler.modes.sample import run_sample
