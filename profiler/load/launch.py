@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -122,6 +123,21 @@ def _stop(process: subprocess.Popen[bytes], grace_s: float) -> None:
     process.wait()
 
 
+def _wait_for(
+    master: subprocess.Popen[bytes], workers: list[subprocess.Popen[bytes]], console: Console, logs: Path
+) -> None:
+    """Until the master exits; a worker that dies first ends the run (the master would wait for it)."""
+    while master.poll() is None:
+        for index, worker in enumerate(workers):
+            if worker.poll() not in (None, 0):
+                console.print(f"[red]Locust worker {index} exited with {worker.returncode}[/red]:")
+                tail = (logs / f"worker-{index}.log").read_text(errors="replace")[-3000:]
+                console.print(tail, markup=False)
+                master.terminate()
+                return
+        time.sleep(0.2)
+
+
 def run_locust(args: argparse.Namespace, target: Target, scenario: Scenario | None, console: Console) -> int:
     output_dir = prepare_output_dir(args.output_dir or default_output_dir(), force=args.force)
     workers: list[subprocess.Popen[bytes]] = []
@@ -161,10 +177,10 @@ def run_locust(args: argparse.Namespace, target: Target, scenario: Scenario | No
                         preexec_fn=_die_with_parent,
                     )
                 )
-            master.wait()
+            _wait_for(master, workers, console, logs)
         except KeyboardInterrupt:
             interrupted = True
-            master.send_signal(signal.SIGINT)  # Locust quits, and the master writes what it has
+            master.terminate()  # Locust quits on SIGTERM, and the master writes what it has
             _stop(master, MASTER_STOP_S)
         finally:
             _stop(master, MASTER_STOP_S)

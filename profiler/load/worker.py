@@ -25,6 +25,7 @@ from profiler.trace.model import RequestTrace
 from profiler.trace.recording import CallRecording, Collector
 
 BATCH = 200  # calls per message to the master
+_STOPPED = frozenset({"GreenletExit", "StopUser"})  # how Locust ends a user's greenlet
 
 
 class CallFailed(Exception):
@@ -92,6 +93,8 @@ class WorkerSide:
 
     def _call_done(self, recording: CallRecording) -> None:
         assert self._collector is not None
+        if recording.error_type in _STOPPED:  # Locust stopped the user mid-call: Ctrl-C, not a failure
+            recording.interrupted, recording.error_kind, recording.error_type = True, None, None
         trace = trace_call(recording, self._collector.origin)
         trace.worker = self.worker
         self._calls += 1
