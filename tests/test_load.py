@@ -124,3 +124,11 @@ def test_nothing_is_left_running(merged: Path) -> None:
         except OSError:
             continue
     assert left == []
+
+
+def test_the_cli_path_never_imports_locust() -> None:
+    modules = "{'locust', 'gevent'} & set(sys.modules)"
+    code = f"import sys, profiler.run, profiler.load.launch; assert not {modules}"
+    command = [sys.executable, "-c", code]
+    result = subprocess.run(command, capture_output=True, text=True, cwd=REPO, timeout=60)
+    assert result.returncode == 0, result.stderr
