@@ -181,6 +181,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     output.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
 
+    load = parser.add_argument_group("load test (docs/load.md)")
+    load.add_argument(
+        "--locust", action="store_true",
+        help="run the sample workload as Locust users: a master and --workers workers on 127.0.0.1, "
+        "one merged run (users = --concurrency, --rate spread over them)",
+    )  # fmt: skip
+    load.add_argument(
+        "--workers", type=_positive_int, default=2, metavar="W",
+        help="with --locust: worker processes (default: 2)",
+    )  # fmt: skip
+
     program = parser.add_argument_group(
         "your program",
         "Run SCRIPT (or -m MODULE) once, as Python would, with every OpenAI client it creates "
@@ -268,6 +279,9 @@ def _dispatch(args: argparse.Namespace, console: object) -> int:
     if is_program:
         from profiler.modes.script import run_script
 
+        if args.locust:
+            return _usage_error("--locust runs the sample workload; your own tasks: see docs/load.md")
+
         if args.profiler == "both" and not args.separate_passes:
             return _usage_error(
                 "--profiler both needs --separate-passes for your program: cProfile and pyinstrument "
@@ -275,6 +289,13 @@ def _dispatch(args: argparse.Namespace, console: object) -> int:
             )
 
         return run_script(args, program, args.profiler or "pyinstrument", scenario, shippers, console)  # type: ignore[arg-type]
+    if args.locust:
+        from profiler.load.launch import run_locust
+
+        if args.client != "threads":
+            return _usage_error("--locust: Locust runs the users (gevent); --client async does not apply")
+
+        return run_locust(args, target, scenario, console)  # type: ignore[arg-type]
     from profiler.modes.sample import run_sample
 
     args.profiler = args.profiler or "both"

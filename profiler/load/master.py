@@ -1,0 +1,119 @@
+"""The master's half of a distributed run: hand out the iterations, gather the calls, write one run.
+
+The run is written once: when every granted iteration has been reported done
+(then the master quits, and its workers with it), or else when Locust quits
+(a ``--run-time``, Ctrl-C, the web UI), from whatever the workers had sent.
+Runs under gevent.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import gevent
+
+from profiler.load.merge import GRANT, MergedCalls, WorkerTotals
+from profiler.load.options import LoadOptions
+from profiler.modes.common import served_requests
+from profiler.paths import default_output_dir
+from profiler.runs import Run, RunConfig, TargetInfo
+from profiler.target import redact_url
+
+
+class MasterSide:
+    def __init__(self, environment: Any) -> None:
+        self.environment = environment
+        parsed = environment.parsed_options
+        if parsed is not None:  # the users share the rate: every worker learns how many there are
+            parsed.profiler_users = getattr(parsed, "num_users", None) or 1
+        self.options = LoadOptions.of(parsed)
+        self.remaining: int | None = self.options.requests or None
+        self.granted: Counter[str] = Counter()
+        self.merged = MergedCalls(time.time(), self.options.keep)
+        self._started = time.perf_counter()
+        self.run: Run | None = None
+
+    def test_start(self) -> None:
+        self.options = LoadOptions.of(self.environment.parsed_options)
+        self.remaining = self.options.requests or None
+        self.merged = MergedCalls(time.time(), self.options.keep)
+        self._started = time.perf_counter()
+
+    # --- messages from the workers ---------------------------------------------------------------
+
+    def on_want(self, environment: Any, msg: Any) -> None:
+        wanted = int(msg.data["n"])
+        granted = wanted if self.remaining is None else min(wanted, self.remaining)
+        if self.remaining is not None:
+            self.remaining -= granted
+        self.granted[msg.node_id] += granted
+        environment.runner.send_message(GRANT, {"n": granted}, client_id=msg.node_id)
+
+    def on_calls(self, environment: Any, msg: Any) -> None:
+        data = msg.data
+        self.merged.add_records(str(data["worker"]), float(data["started_at"]), data["records"])
+
+    def on_done(self, environment: Any, msg: Any) -> None:
+        self.merged.add_totals(WorkerTotals.from_dict(msg.data))
+        if self.complete:
+            self.write(interrupted=False)
+            gevent.spawn(environment.runner.quit)  # not from this greenlet: quit kills the runner's
+
+    @property
+    def complete(self) -> bool:
+        """Every iteration granted, and reported done (a worker reports once, when it has none left)."""
+        return self.remaining == 0 and self.merged.iterations == self.options.requests
+
+    # --- the run ---------------------------------------------------------------------------------
+
+    def quitting(self) -> None:
+        if self.run is None:
+            self.write(interrupted=True)
+
+    def write(self, *, interrupted: bool) -> Run:
+        from profiler.output import OutputContext, write_run
+        from profiler.report.console import make_console
+
+        wall_s = time.perf_counter() - self._started
+        options = self.options
+        directory = options.directory or default_output_dir()
+        directory.mkdir(parents=True, exist_ok=True)
+        run = self.merged.run(
+            wall_s=wall_s, config=self._config(), target=self._target(directory), interrupted=interrupted
+        )
+        write_run(run, OutputContext(directory, [], [], make_console()))
+        self.run = run
+        return run
+
+    def _config(self) -> RunConfig:
+        options = self.options
+        return RunConfig(
+            source="locust",
+            requests=options.requests or None,
+            concurrency=options.users or None,
+            client="locust",
+            rate=options.rate,
+            arrival="constant" if options.rate else None,
+            stream=options.stream,
+            local_work_ms=options.local_work_ms,
+            model=options.model,
+            n=options.choices,
+            api="chat.completions",
+            profiler="none",
+            max_retries=options.max_retries,
+            workers=len(self.merged.totals) or None,
+        )
+
+    def _target(self, directory: Path) -> TargetInfo:
+        host = self.environment.host or ""
+        embedded = bool(self.options.scenario)
+        return TargetInfo(
+            embedded_simulator=embedded,
+            base_url=None if embedded else redact_url(host),
+            scenario=self.options.scenario or None,
+            tls=host.startswith("https://"),
+            requests_served=served_requests(directory / "ground_truth.jsonl") if embedded else None,
+        )
