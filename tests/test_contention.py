@@ -21,6 +21,7 @@ Bounds are from the spread measured on the 2-core CI machine (docs/performance.m
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import statistics
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,7 @@ from profiler.simulator import Scenario, load_scenario
 from profiler.trace import netio
 from profiler.trace.derive import trace_call
 from profiler.workload import WorkloadConfig
+from profiler.workload.arrivals import offsets
 
 pytestmark = pytest.mark.skipif(
     not netio.arrival_timestamps_supported(),
@@ -138,3 +140,37 @@ def test_a_busy_process_is_reported_as_contention_not_server(tmp_path: Path) -> 
     assert contention(busy) >= contention(quiet) + 3.0, (contention(quiet), contention(busy))
     # Every exact split's server part ends at the server's own write (checked by _check_stamps): the
     # server time it reports is the server's, its own queueing included, never the client's.
+
+
+@pytest.mark.parametrize("client", ["threads", "async"])
+@pytest.mark.parametrize("arrival", ["constant", "poisson"])
+def test_open_loop_calls_reach_the_server_when_they_were_due(
+    tmp_path: Path, arrival: str, client: str
+) -> None:
+    rate, requests = 25.0, 30
+    config = WorkloadConfig(
+        requests=requests,
+        concurrency=8,
+        stream=True,
+        n=1,
+        rate=rate,
+        arrival=arrival,
+        client=client,  # type: ignore[arg-type]
+    )
+    measured = measure_against_simulator(_scenario(), config, tmp_path / "truth.jsonl")
+    traces = sorted((trace_call(r) for r in measured.recordings), key=lambda t: t.scheduled or 0.0)
+    assert len(traces) == len(measured.truth) == requests
+    due = [t.scheduled for t in traces]
+    assert all(d is not None for d in due)
+    expected = list(itertools.islice(offsets(rate, arrival), requests))
+    gaps = [b - a for a, b in itertools.pairwise(due)]  # type: ignore[operator]
+    assert gaps == pytest.approx([b - a for a, b in itertools.pairwise(expected)], abs=1e-6)
+    # On one clock: when the server had each request, minus when it was due. Never before; at 25
+    # calls/s with 8 slots the client keeps up, so only its own send path is in between.
+    late_ms = []
+    for trace in traces:
+        record = measured.truth[trace.attempts[-1].x_request_id or ""]
+        due_at = trace.started_at - (trace.start - trace.scheduled)  # type: ignore[operator]
+        late_ms.append((record["received_at"] - due_at) * 1000)
+    assert min(late_ms) >= -1.0, sorted(late_ms)
+    assert statistics.median(late_ms) <= 10.0, sorted(late_ms)
