@@ -246,6 +246,8 @@ def test_every_call_recorded_with_its_api(launched: dict[str, Future[Outcome]], 
     seen = [Call(c["api"], c["stream"], c["method"], c["operation"]) for c in outcome.calls]
     assert seen == list(outcome.program.calls)
     assert all(call["ok"] and call["status"] == 200 for call in outcome.calls), outcome.calls
+    # Each went to the server and waited for it: network time, whatever transport the framework uses.
+    assert all(call["phases_ms"]["server_wait"] > 0 for call in outcome.calls), outcome.calls
     requests = outcome.summary["requests"]
     assert requests == {"started": len(seen), "succeeded": len(seen), "failed": 0}
 
