@@ -416,3 +416,48 @@ def test_a_merged_read_with_one_chunk_of_a_choice_keeps_its_gap() -> None:
     trace = trace_call(recording)
     assert trace.itl_unknown == 0
     assert [round(ms(g), 3) for g in trace.itl_s] == [10.0, 10.0, 10.0, 10.0]
+
+
+def test_an_attempt_through_a_transport_without_steps_is_network_until_its_headers() -> None:
+    # litellm's aiohttp transport (or a mock) reports no httpcore step: the attempt's start and the
+    # moment its headers reached the client are all there is. That time is network, not local_post.
+    timeline = Timeline().attempt(2.0)
+    timeline.recording.responses.append(AttemptResponse(0, 200, "req_0", None, None, at=0.0302))
+    trace = trace_call(timeline.exit(31.0))
+    assert_tiles(trace)
+    assert ms(trace.phases["local_pre"]) == 2.0
+    assert ms(trace.phases["server_wait"]) == pytest.approx(28.2)
+    assert ms(trace.phases["local_post"]) == pytest.approx(0.8)
+    assert sum(ms(trace.phases[name]) for name in NETWORK_PHASES) == pytest.approx(28.2)
+    attempt = trace.attempts[0]
+    assert attempt.reused_connection is None and ms(attempt.headers_end) == pytest.approx(30.2)
+
+
+def test_a_sdk_call_through_a_mock_transport_counts_its_wait_as_network() -> None:
+    import time
+
+    import httpx2
+    from openai import OpenAI
+
+    from profiler.trace.instrument import collecting
+
+    body = {
+        "id": "chatcmpl-1",
+        "object": "chat.completion",
+        "created": 0,
+        "model": "m",
+        "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "hi"}}],
+    }
+
+    def slow_server(request: httpx2.Request) -> httpx2.Response:
+        time.sleep(0.05)
+        return httpx2.Response(200, json=body, headers={"x-request-id": "req_mock"})
+
+    http_client = httpx2.Client(transport=httpx2.MockTransport(slow_server))
+    client = OpenAI(api_key="sk-test", base_url="http://mock.invalid/v1", http_client=http_client)
+    with collecting() as collector:
+        client.chat.completions.create(model="m", messages=[{"role": "user", "content": "hi"}])
+    trace = trace_call(collector.recordings[0])
+    assert trace.attempts[0].x_request_id == "req_mock"
+    assert ms(trace.phases["server_wait"]) >= 50.0
+    assert sum(ms(trace.phases[name]) for name in LOCAL_PHASES) < 50.0

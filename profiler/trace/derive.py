@@ -93,8 +93,15 @@ class _Attempt:
         self.spans.sort()
         if self.spans:
             self.trace.reused_connection = not connected
+        self.opaque = False  # its transport reported no steps: only its start and its headers are known
 
     def apply(self, response: AttemptResponse) -> None:
+        if not self.spans and response.at is not None and response.at > self.start:
+            # No httpcore under it (an aiohttp transport, a mock): the exchange happened between the
+            # attempt's start and its headers reaching the client, all of it network as far as we
+            # can tell (connect and send inside, not told apart; reuse unknown).
+            self.opaque = True
+            self.end = self.trace.end = self.trace.headers_end = response.at
         self.trace.status = response.status
         self.trace.x_request_id = response.x_request_id
         self.trace.processing_ms = response.processing_ms
@@ -205,6 +212,9 @@ class _Timeline:
             cursor = max(cursor, ended)
             if until_headers and step is Step.RECEIVE_HEADERS:
                 break
+        if attempt.opaque:
+            self.add("server_wait", cursor, attempt.end, index)
+            return attempt.end
         if first:  # it never reached the network: the whole attempt waited for a connection
             self.add("queue", cursor, attempt.end, index)
             cursor = attempt.end

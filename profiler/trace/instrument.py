@@ -129,6 +129,7 @@ def _keep_response(response: Any) -> None:
     recording = _current_call.get()
     if recording is None:
         return
+    at = time.perf_counter()
     kept: dict[bytes, str] = {}
     for name, value in response.headers.raw:  # one pass, not one case-folding scan per header
         lowered = name.lower()
@@ -146,6 +147,7 @@ def _keep_response(response: Any) -> None:
             x_request_id=kept.get(b"x-request-id"),
             processing_ms=processing_ms,
             retry_after=kept.get(b"retry-after"),
+            at=at,
         )
     )
     response.extensions[RECORDING_KEY] = recording

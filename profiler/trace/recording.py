@@ -28,6 +28,9 @@ class AttemptResponse:
     x_request_id: str | None
     processing_ms: float | None
     retry_after: str | None
+    # perf_counter when the HTTP client handed the headers over: the only timing of an attempt
+    # through a transport that reports no steps (litellm's aiohttp transport, a mock transport).
+    at: float | None = None
 
 
 @dataclass(init=False, eq=False)
