@@ -88,7 +88,7 @@ def ours(client: str, tls: bool, concurrency: int, rounds: int, busy: int, scrat
     )
 
 
-def reference(concurrency: int, rounds: int, scratch: Path) -> None:
+def reference(concurrency: int, rounds: int, scratch: Path, sdk: bool = False) -> None:
     result = subprocess.run(
         [
             sys.executable,
@@ -97,6 +97,7 @@ def reference(concurrency: int, rounds: int, scratch: Path) -> None:
             str(concurrency),
             "--rounds",
             str(rounds),
+            *(["--sdk"] if sdk else []),
         ],
         capture_output=True,
         text=True,
@@ -116,6 +117,7 @@ def main() -> None:
             for tls in (False, True):
                 ours(client, tls, args.concurrency, args.rounds, args.busy, Path(scratch))
         reference(args.concurrency, args.rounds, Path(scratch))
+        reference(args.concurrency, args.rounds, Path(scratch), sdk=True)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 import aiohttp
+import openai
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import itertools
@@ -55,9 +56,31 @@ async def one(session: aiohttp.ClientSession, url: str) -> tuple[str, float, lis
     return request_id, (first - started) * 1000, [(b - a) * 1000 for a, b in itertools.pairwise(arrivals)]
 
 
-async def run(url: str, concurrency: int, rounds: int) -> list[tuple[str, float, list[float]]]:
+async def one_sdk(client: openai.AsyncOpenAI) -> tuple[str, float, list[float]]:
+    """The same call through the openai SDK, not instrumented: what the SDK itself costs."""
+    started = time.perf_counter()
+    first: float | None = None
+    arrivals: list[float] = []
+    stream = await client.chat.completions.create(model=BODY["model"], messages=BODY["messages"], stream=True)
+    request_id = stream.response.headers["x-request-id"]
+    async for chunk in stream:
+        if chunk.choices and chunk.choices[0].delta.content:
+            now = time.perf_counter()
+            first = first or now
+            arrivals.append(now)
+    assert first is not None
+    return request_id, (first - started) * 1000, [(b - a) * 1000 for a, b in itertools.pairwise(arrivals)]
+
+
+async def run(url: str, concurrency: int, rounds: int, sdk: bool) -> list[tuple[str, float, list[float]]]:
+    results = []
+    if sdk:
+        client = openai.AsyncOpenAI(base_url=url.removesuffix("/chat/completions"), api_key="sk-none")
+        for _ in range(rounds):
+            results += await asyncio.gather(*(one_sdk(client) for _ in range(concurrency)))
+        await client.close()
+        return results
     async with aiohttp.ClientSession() as session:
-        results = []
         for _ in range(rounds):
             results += await asyncio.gather(*(one(session, url) for _ in range(concurrency)))
         return results
@@ -67,19 +90,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--sdk", action="store_true", help="the openai SDK's AsyncOpenAI, not instrumented")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         truth_path = Path(scratch) / "truth.jsonl"
         with SimulatorProcess(scenario(), ground_truth_path=truth_path) as simulator:
             results = asyncio.run(
-                run(f"{simulator.base_url}/chat/completions", args.concurrency, args.rounds)
+                run(f"{simulator.base_url}/chat/completions", args.concurrency, args.rounds, args.sdk)
             )
         truth = load_ground_truth(truth_path)
     ttft = [t - truth[rid]["ttft_ms"] for rid, t, _ in results]
     itl = [
         g - d for rid, _, gaps in results for g, d in zip(gaps, truth[rid]["token_delays_ms"], strict=False)
     ]
-    print(f"reference aiohttp client c={args.concurrency}\n  TTFT seen − server's TTFT:    {_q(ttft)}")
+    label = "openai SDK (AsyncOpenAI), not instrumented" if args.sdk else "reference aiohttp client"
+    print(f"{label} c={args.concurrency}\n  TTFT seen − server's TTFT:    {_q(ttft)}")
     print(f"  ITL − truth: {_q(itl)}")
 
 

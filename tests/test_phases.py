@@ -461,3 +461,20 @@ def test_a_sdk_call_through_a_mock_transport_counts_its_wait_as_network() -> Non
     assert trace.attempts[0].x_request_id == "req_mock"
     assert ms(trace.phases["server_wait"]) >= 50.0
     assert sum(ms(trace.phases[name]) for name in LOCAL_PHASES) < 50.0
+
+
+def test_frames_of_one_merged_buffer_lose_their_own_arrivals() -> None:
+    """Read frame by frame, chunks written 10 ms apart but merged by the kernel into one buffer share
+    its (newest) stamp: the earlier frames' reads are inexact. Their gaps are unknown, not 0, and a
+    first content chunk among them makes the TTFT split a bound."""
+    trace = _stamped_stream([60, 60, 60, 90], [90.5, 90.6, 90.7, 90.9], [False, False, True, True])
+    # Chunks 1-3 were read from one buffer stamped 60 ms (the last of them exact): only 3 has that
+    # arrival; 1 and 2 came earlier by unknown amounts. Chunk 4 is alone.
+    assert [round(ms(g), 3) for g in trace.itl_s] == [30.0]
+    assert trace.itl_unknown == 2
+    assert trace.ttft_bounded
+
+
+def test_an_exact_first_content_read_is_not_a_bound() -> None:
+    trace = _stamped_stream([60, 70, 80, 90], [75.0, 75.2, 95.0, 95.2], [True] * 4)
+    assert not trace.ttft_bounded

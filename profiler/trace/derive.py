@@ -272,43 +272,77 @@ def _content_timing(recording: CallRecording) -> tuple[float | None, list[float]
     return first, gaps, count
 
 
-def _arrival_gaps(recording: CallRecording, reads: _Reads) -> tuple[list[float], int]:
-    """Gaps per choice between the *arrivals* of successive output chunks, and how many were unknown.
+def _chunk_arrivals(recording: CallRecording, reads: _Reads) -> list[tuple[int, int | None, float | None]]:
+    """(choice, read, arrival or None) per output chunk, in order: when its bytes reached the machine.
 
     A chunk's bytes came in the last read returned before it was handed over. A read's stamp
-    is its last byte's arrival: exact for all of them when the read is one server write, an
-    upper bound when the kernel merged writes. That bound is still each chunk's arrival when
-    the read holds only one chunk of the choice (writes of *other* choices sent microseconds
-    apart merge all the time); when a merged read holds several chunks of one choice, their
-    gaps are lost — left out and counted, never guessed. Two chunks of one exact read were
-    written together: a gap of 0.
+    is that of the kernel buffer its last byte came from, and while the program is late the
+    kernel merges later writes into that buffer and gives it the newest stamp: reads of one
+    merged buffer share a stamp, the last of them exact, the earlier ones only bounded by it.
+    So the reads are grouped (consecutive reads with one stamp, up to an exact one), and a
+    group's chunks cut into server rounds (a round ends where a choice repeats: the server
+    writes one chunk per choice per token, microseconds apart). Chunks of the group's last
+    round arrived at the stamp (within those microseconds); the earlier rounds' arrivals are
+    lost — None, never guessed.
     """
-    delivered: list[tuple[int, int | None]] = []  # (choice, read) per output chunk
-    per_read: dict[tuple[int | None, int], int] = defaultdict(int)
+    chunks: list[tuple[int, int | None]] = []
     for at, choice in zip(recording.chunk_ready, recording.chunk_choice, strict=True):
         if choice >= 0:
-            read = reads.delivering(at)
-            delivered.append((choice, read))
-            per_read[(read, choice)] += 1
+            chunks.append((choice, reads.delivering(at)))
+    group_of: dict[int, int] = {}  # read → the first read of its group
+    for index, arrived in enumerate(reads.arrived):
+        previous = index - 1
+        joined = previous >= 0 and not reads.exact[previous] and reads.arrived[previous] == arrived
+        group_of[index] = group_of[previous] if joined else index
+    known: list[bool] = [True] * len(chunks)
+    start = 0
+    while start < len(chunks):  # one group of reads at a time
+        group = None if chunks[start][1] is None else group_of[chunks[start][1]]  # type: ignore[index]
+        end = start
+        while end < len(chunks) and (
+            chunks[end][1] is not None and group_of[chunks[end][1]] == group  # type: ignore[index]
+        ):
+            end += 1
+        if group is None:
+            known[start] = False
+            start += 1
+            continue
+        seen: set[int] = set()
+        last_round = start
+        for position in range(start, end):
+            choice = chunks[position][0]
+            if choice in seen:
+                seen, last_round = set(), position
+            seen.add(choice)
+        for position in range(start, last_round):
+            known[position] = False
+        start = end
+    return [
+        (choice, read, reads.arrived[read] if ok and read is not None else None)
+        for (choice, read), ok in zip(chunks, known, strict=True)
+    ]
+
+
+def _arrival_gaps(
+    arrivals: list[tuple[int, int | None, float | None]], reads: _Reads
+) -> tuple[list[float], int]:
+    """Gaps per choice between the arrivals of successive output chunks, and how many were unknown.
+
+    Two chunks of one exact read were written together: a gap of 0."""
     gaps: list[float] = []
     unknown = 0
-    last_by_choice: dict[int, int | None] = {}
-    for choice, read in delivered:
+    last_by_choice: dict[int, tuple[int | None, float | None]] = {}
+    for choice, read, arrived in arrivals:
         if choice not in last_by_choice:
-            last_by_choice[choice] = read
+            last_by_choice[choice] = (read, arrived)
             continue
-        previous, last_by_choice[choice] = last_by_choice[choice], read
-        if read is None or previous is None:
+        (previous_read, previous), last_by_choice[choice] = last_by_choice[choice], (read, arrived)
+        if read is not None and read == previous_read and reads.exact[read]:
+            gaps.append(0.0)
+        elif arrived is None or previous is None:
             unknown += 1
-        elif read == previous:
-            if reads.exact[read]:
-                gaps.append(0.0)
-            else:
-                unknown += 1
-        elif reads.exact[read] or per_read[(read, choice)] == 1:
-            gaps.append(reads.arrived[read] - reads.arrived[previous])
         else:
-            unknown += 1
+            gaps.append(arrived - previous)
     return gaps, unknown
 
 
@@ -397,10 +431,11 @@ def trace_call(recording: CallRecording, origin: float = 0.0) -> RequestTrace:
             last.error_type = recording.error_type
 
     first_content, itl_seen, content_chunks = _content_timing(recording)
-    itl, itl_unknown = _arrival_gaps(recording, reads) if reads.stamped else (itl_seen, 0)
+    arrivals = _chunk_arrivals(recording, reads) if reads.stamped else []
+    itl, itl_unknown = _arrival_gaps(arrivals, reads) if reads.stamped else (itl_seen, 0)
     ttft = None if first_content is None else first_content - recording.entered
-    first_read = None if first_content is None or not reads.stamped else reads.delivering(first_content)
-    ttft_bounded = first_read is not None and not reads.exact[first_read]
+    # The first content's arrival is lost when the kernel merged it with a later round of chunks.
+    ttft_bounded = bool(arrivals) and arrivals[0][1] is not None and arrivals[0][2] is None
     output_tokens = recording.usage_output_tokens
     if output_tokens is None and recording.stream:
         output_tokens = content_chunks or None
