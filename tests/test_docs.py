@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -78,11 +80,36 @@ def _run(snippet: Snippet, directory: Path) -> subprocess.CompletedProcess[str]:
 PAGES = sorted({s.path for s in SNIPPETS if s.not_run is None})
 
 
+def _run_page(page: Path, directory: Path) -> str | None:
+    """Run the page's snippets in order in ``directory``; the first failure's explanation, or None."""
+    for snippet in (s for s in SNIPPETS if s.path == page and s.not_run is None):
+        result = _run(snippet, directory)
+        if result.returncode != 0:
+            return f"{snippet.id} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    return None
+
+
+@pytest.fixture(scope="module")
+def pages_run(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[dict[Path, Future[str | None]]]:
+    """The selected pages at once, a few at a time: their runs mostly wait on the simulator's
+    latency, so the module takes about as long as its longest page rather than the sum of them."""
+    selected = {
+        item.callspec.params["page"]
+        for item in request.session.items
+        if item.name.startswith("test_every_snippet_of_the_page") and hasattr(item, "callspec")
+    }
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        # The longest page first.
+        order = sorted(selected, key=lambda page: page.name != "user-guide.md")
+        yield {page: pool.submit(_run_page, page, tmp_path_factory.mktemp(page.stem)) for page in order}
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("page", PAGES, ids=[p.name for p in PAGES])
-def test_every_snippet_of_the_page_runs_as_written(page: Path, tmp_path: Path) -> None:
-    for snippet in (s for s in SNIPPETS if s.path == page and s.not_run is None):
-        result = _run(snippet, tmp_path)
-        assert result.returncode == 0, (
-            f"{snippet.id} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
-        )
+def test_every_snippet_of_the_page_runs_as_written(
+    page: Path, pages_run: dict[Path, Future[str | None]]
+) -> None:
+    failure = pages_run[page].result(timeout=900)
+    assert failure is None, failure
