@@ -565,7 +565,10 @@ def test_the_harness_sees_console_errors(browser: Browser, tmp_path: Path) -> No
         "</head><body></body></html>"
     )
     browser.open(page.as_uri())
-    time.sleep(0.5)
-    problems = " | ".join(browser.problems())
+    deadline = time.monotonic() + 10.0  # the exception is thrown from a timer: wait for it, bounded
+    problems = ""
+    while time.monotonic() < deadline and not ("boom" in problems and "bang" in problems):
+        time.sleep(0.1)
+        problems = " | ".join(browser.problems())
     assert "console.error: boom" in problems and "bang" in problems
     assert any(u.startswith("https://example.invalid") for u in browser.requested_urls())
