@@ -397,15 +397,16 @@ def test_merged_writes_leave_their_gaps_unknown_not_guessed() -> None:
     assert [round(ms(g), 1) for g in trace.itl_seen_s] == [35.0, 0.1, 0.1]
 
 
-def test_a_merged_read_with_one_chunk_of_a_choice_keeps_its_gap() -> None:
-    # n=2: each merged read holds one chunk of each choice, written microseconds apart.
+def test_a_merged_buffer_with_one_chunk_of_a_choice_keeps_its_gap() -> None:
+    # n=2: each round's two chunks, written microseconds apart, merged in one kernel buffer and read
+    # frame by frame: both reads carry its stamp, the second one exact.
     timeline = Timeline(stream=True, n=2).attempt(0.0)
     end = timeline.exchange(0.0, wait_ms=50.0, body_ms=0.0)
     recording = timeline.respond(0, 200).exit(end + 1.0)
     recording.begin_stream()
     for arrived in (0.060, 0.070, 0.080):
-        recording.note_read(arrived, arrived + 0.0001, 180, False)
         for choice in (0, 1):
+            recording.note_read(arrived, arrived + 0.0001 + choice * 0.00005, 90, choice == 1)
             ready = arrived + 0.0002 + choice * 0.00005
             recording.chunk_requested.append(ready - 0.00001)
             recording.chunk_ready.append(ready)
@@ -416,6 +417,15 @@ def test_a_merged_read_with_one_chunk_of_a_choice_keeps_its_gap() -> None:
     trace = trace_call(recording)
     assert trace.itl_unknown == 0
     assert [round(ms(g), 3) for g in trace.itl_s] == [10.0, 10.0, 10.0, 10.0]
+
+
+def test_a_buffer_read_before_it_was_complete_keeps_no_arrival() -> None:
+    """The first content's read is inexact and the next read's stamp is another: the buffer took
+    in a later write after the read (overwriting the stamp), so even the lone chunk is a bound."""
+    trace = _stamped_stream([70, 80, 90, 100], [100.5, 100.6, 100.7, 100.9], [False, False, True, True])
+    assert trace.ttft_bounded
+    assert [round(ms(g), 3) for g in trace.itl_s] == [10.0]  # 3 → 4: both exact
+    assert trace.itl_unknown == 2
 
 
 def test_an_attempt_through_a_transport_without_steps_is_network_until_its_headers() -> None:
@@ -467,10 +477,11 @@ def test_frames_of_one_merged_buffer_lose_their_own_arrivals() -> None:
     """Read frame by frame, chunks written 10 ms apart but merged by the kernel into one buffer share
     its (newest) stamp: the earlier frames' reads are inexact. Their gaps are unknown, not 0, and a
     first content chunk among them makes the TTFT split a bound."""
-    trace = _stamped_stream([60, 60, 60, 90], [90.5, 90.6, 90.7, 90.9], [False, False, True, True])
+    # One stamp converted at three reads: 0.1–0.5 µs apart, as measured.
+    trace = _stamped_stream([60, 60.0003, 59.9998, 90], [90.5, 90.6, 90.7, 90.9], [False, False, True, True])
     # Chunks 1-3 were read from one buffer stamped 60 ms (the last of them exact): only 3 has that
     # arrival; 1 and 2 came earlier by unknown amounts. Chunk 4 is alone.
-    assert [round(ms(g), 3) for g in trace.itl_s] == [30.0]
+    assert [round(ms(g), 2) for g in trace.itl_s] == [30.0]
     assert trace.itl_unknown == 2
     assert trace.ttft_bounded
 

@@ -272,6 +272,11 @@ def _content_timing(recording: CallRecording) -> tuple[float | None, list[float]
     return first, gaps, count
 
 
+# Two reads of one kernel buffer: their stamp's conversions to perf_counter differ by the gap between
+# the two clock reads of each conversion (0.1–0.5 µs measured, docs/arrival-times.md).
+_SAME_STAMP = 2e-6
+
+
 def _chunk_arrivals(recording: CallRecording, reads: _Reads) -> list[tuple[int, int | None, float | None]]:
     """(choice, read, arrival or None) per output chunk, in order: when its bytes reached the machine.
 
@@ -281,9 +286,10 @@ def _chunk_arrivals(recording: CallRecording, reads: _Reads) -> list[tuple[int, 
     merged buffer share a stamp, the last of them exact, the earlier ones only bounded by it.
     So the reads are grouped (consecutive reads with one stamp, up to an exact one), and a
     group's chunks cut into server rounds (a round ends where a choice repeats: the server
-    writes one chunk per choice per token, microseconds apart). Chunks of the group's last
-    round arrived at the stamp (within those microseconds); the earlier rounds' arrivals are
-    lost — None, never guessed.
+    writes one chunk per choice per token, microseconds apart). When the group ends with an
+    exact read, the chunks of its last round arrived at the stamp (within those microseconds)
+    and the earlier rounds' arrivals are lost; when it does not, the buffer took in later
+    writes still and every arrival in it is lost — None, never guessed.
     """
     chunks: list[tuple[int, int | None]] = []
     for at, choice in zip(recording.chunk_ready, recording.chunk_choice, strict=True):
@@ -292,7 +298,12 @@ def _chunk_arrivals(recording: CallRecording, reads: _Reads) -> list[tuple[int, 
     group_of: dict[int, int] = {}  # read → the first read of its group
     for index, arrived in enumerate(reads.arrived):
         previous = index - 1
-        joined = previous >= 0 and not reads.exact[previous] and reads.arrived[previous] == arrived
+        # One kernel stamp, converted to perf_counter at each read: equal within the conversion's error.
+        joined = (
+            previous >= 0
+            and not reads.exact[previous]
+            and abs(reads.arrived[previous] - arrived) <= _SAME_STAMP
+        )
         group_of[index] = group_of[previous] if joined else index
     known: list[bool] = [True] * len(chunks)
     start = 0
@@ -306,6 +317,14 @@ def _chunk_arrivals(recording: CallRecording, reads: _Reads) -> list[tuple[int, 
         if group is None:
             known[start] = False
             start += 1
+            continue
+        final_read = chunks[end - 1][1]
+        if final_read is None or not reads.exact[final_read]:
+            # The buffer took in a later write after this read (its stamp was overwritten again):
+            # even the last chunks' arrival is only bounded.
+            for position in range(start, end):
+                known[position] = False
+            start = end
             continue
         seen: set[int] = set()
         last_round = start
