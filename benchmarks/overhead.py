@@ -29,6 +29,7 @@ from pyinstrument import Profiler
 
 from profiler.simulator import SimulatorProcess, load_scenario
 from profiler.trace.instrument import collecting
+from profiler.trace.recording import Collector
 
 
 class _Profiled(AbstractContextManager[None]):
@@ -46,16 +47,34 @@ class _Profiled(AbstractContextManager[None]):
             self.profiler.stop()  # type: ignore[attr-defined]
 
 
+READS: list[int] = []  # reads per call in the arrivals mode
+
+
+class _Arrivals(AbstractContextManager[None]):
+    """Instrumented with kernel arrival times on (as a profiling run records): our network backend."""
+
+    def __enter__(self) -> None:
+        self.scope = collecting(Collector(arrival_times=True))
+        self.collector = self.scope.__enter__()
+
+    def __exit__(self, *exc: object) -> None:
+        self.scope.__exit__(*exc)
+        READS.extend(len(r.read_returned) for r in self.collector.recordings)
+
+
 MODES: dict[str, Callable[[], AbstractContextManager[object]]] = {
     "plain": nullcontext,
     "instrumented": collecting,
+    "arrivals": _Arrivals,
     "cprofile": lambda: _Profiled(cProfile.Profile),
     "pyinstrument": lambda: _Profiled(lambda: Profiler(interval=0.001)),
 }
 
 
-def _one(client: openai.OpenAI, mode: str, stream: bool) -> tuple[float, float]:
+def _one(clients: dict[str, openai.OpenAI], mode: str, stream: bool) -> tuple[float, float]:
     """(wall seconds, CPU seconds) of one call in this mode."""
+    # The arrivals mode puts our backend under its client's pool for good: it has a client of its own.
+    client = clients["arrivals" if mode == "arrivals" else "other"]
     with MODES[mode]():
         wall, cpu = time.perf_counter(), time.thread_time()
         call(client, stream)
@@ -76,9 +95,14 @@ def main() -> None:
     modes = list(MODES)
     shuffler = random.Random(0)
     with SimulatorProcess(load_scenario("instant")) as simulator:
-        client = openai.OpenAI(base_url=simulator.base_url, api_key="sk-bench", max_retries=0)
-        for _ in range(3 * args.calls):  # warm up: imports, model building, the connection pool
-            _one(client, "instrumented", args.stream)
+        clients = {
+            name: openai.OpenAI(base_url=simulator.base_url, api_key="sk-bench", max_retries=0)
+            for name in ("arrivals", "other")
+        }
+        for _ in range(3 * args.calls):  # warm up: imports, model building, the connection pools
+            _one(clients, "instrumented", args.stream)
+            _one(clients, "arrivals", args.stream)
+        READS.clear()
         for _ in range(args.rounds):
             for mode in MODES:
                 samples[mode].append([])
@@ -89,7 +113,7 @@ def main() -> None:
                 # pyinstrument.)
                 shuffler.shuffle(modes)
                 for mode in modes:
-                    samples[mode][-1].append(_one(client, mode, args.stream))
+                    samples[mode][-1].append(_one(clients, mode, args.stream))
 
     def per_round(mode: str, index: int) -> list[float]:
         return [statistics.median(s[index] for s in round_) for round_ in samples[mode]]
@@ -101,7 +125,7 @@ def main() -> None:
     print(f"{args.rounds} rounds × {args.calls} {kind} calls per mode, interleaved, instant scenario")
     plain_wall, plain_cpu = overall("plain", 0), overall("plain", 1)
     print(f"plain: {plain_wall * 1000:.3f} ms/call wall, {plain_cpu * 1000:.3f} ms/call client CPU")
-    for mode in ("instrumented", "cprofile", "pyinstrument"):
+    for mode in ("instrumented", "arrivals", "cprofile", "pyinstrument"):
         ratios = [
             [m / p for m, p in zip(per_round(mode, i), per_round("plain", i), strict=True)] for i in (0, 1)
         ]
@@ -111,6 +135,11 @@ def main() -> None:
         )
     extra = (overall("instrumented", 1) - plain_cpu) * 1e6
     print(f"instrumentation CPU per call (difference of medians): {extra:.0f} µs")
+    per_read = (overall("arrivals", 1) - overall("instrumented", 1)) * 1e6 / statistics.mean(READS)
+    print(
+        f"arrival times: {statistics.mean(READS):.1f} reads per call, "
+        f"{per_read:+.1f} µs of CPU per read over the instrumented SDK's own backend"
+    )
     print(f"instrumented/plain ratio: {overall('instrumented', 0) / plain_wall:.3f}")
 
 
