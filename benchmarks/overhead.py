@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import dataclasses
 import random
 import statistics
 import time
@@ -88,13 +89,20 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=20, help="rounds (default: 20)")
     parser.add_argument("--calls", type=int, default=25, help="calls per mode per round (default: 25)")
     parser.add_argument("--stream", action="store_true", help="streamed calls")
+    parser.add_argument(
+        "--token-ms",
+        type=float,
+        default=0.0,
+        help="the simulator's gap between tokens (default 0: every chunk queued at once)",
+    )
     args = parser.parse_args()
 
     # per mode: one list per round of (wall, cpu) per call
     samples: dict[str, list[list[tuple[float, float]]]] = {mode: [] for mode in MODES}
     modes = list(MODES)
     shuffler = random.Random(0)
-    with SimulatorProcess(load_scenario("instant")) as simulator:
+    scenario = dataclasses.replace(load_scenario("instant"), token_ms=args.token_ms)
+    with SimulatorProcess(scenario) as simulator:
         clients = {
             name: openai.OpenAI(base_url=simulator.base_url, api_key="sk-bench", max_retries=0)
             for name in ("arrivals", "other")
@@ -122,7 +130,10 @@ def main() -> None:
         return statistics.median(s[index] for round_ in samples[mode] for s in round_)
 
     kind = "streamed" if args.stream else "plain"
-    print(f"{args.rounds} rounds × {args.calls} {kind} calls per mode, interleaved, instant scenario")
+    spacing = f", {args.token_ms:g} ms between tokens" if args.token_ms else ""
+    print(
+        f"{args.rounds} rounds × {args.calls} {kind} calls per mode, interleaved, instant scenario{spacing}"
+    )
     plain_wall, plain_cpu = overall("plain", 0), overall("plain", 1)
     print(f"plain: {plain_wall * 1000:.3f} ms/call wall, {plain_cpu * 1000:.3f} ms/call client CPU")
     for mode in ("instrumented", "arrivals", "cprofile", "pyinstrument"):

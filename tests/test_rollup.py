@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import random
 import time
@@ -23,10 +24,14 @@ from tests.synthetic import call
 
 
 def _run(keep_first: int) -> tuple[Run, Collector]:
-    """30 calls against a fresh flaky simulator: the same seed, so the same faults each time."""
+    """30 calls against a fresh flaky simulator: the same seed, so the same faults each time (its
+    latencies shortened: the faults, not the waits, are what this is about)."""
     collector = run_collector(keep_first=keep_first)
-    with SimulatorProcess(load_scenario("flaky")) as simulator:
-        client = openai.OpenAI(base_url=simulator.base_url, api_key="sk-test", max_retries=1, timeout=1.0)
+    scenario = dataclasses.replace(
+        load_scenario("flaky"), ttft_ms=5.0, token_ms=0.5, jitter_ms=0.0, stall_s=0.6, client_timeout_s=0.3
+    )
+    with SimulatorProcess(scenario) as simulator:
+        client = openai.OpenAI(base_url=simulator.base_url, api_key="sk-test", max_retries=1, timeout=0.3)
         with collecting(collector):
             for _ in range(30):
                 with contextlib.suppress(Exception):  # the flaky scenario's failures are recorded
