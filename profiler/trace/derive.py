@@ -21,6 +21,7 @@ import math
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Iterable
+from itertools import groupby
 
 from profiler.trace.events import Outcome, Step, decode
 from profiler.trace.kinds import STREAM_INTERRUPTED, kind_of_status, kind_of_transport_failure
@@ -291,55 +292,39 @@ def _chunk_arrivals(recording: CallRecording, reads: _Reads) -> list[tuple[int, 
     and the earlier rounds' arrivals are lost; when it does not, the buffer took in later
     writes still and every arrival in it is lost — None, never guessed.
     """
-    chunks: list[tuple[int, int | None]] = []
-    for at, choice in zip(recording.chunk_ready, recording.chunk_choice, strict=True):
-        if choice >= 0:
-            chunks.append((choice, reads.delivering(at)))
-    group_of: dict[int, int] = {}  # read → the first read of its group
+    chunks = [
+        (choice, reads.delivering(at))
+        for at, choice in zip(recording.chunk_ready, recording.chunk_choice, strict=True)
+        if choice >= 0
+    ]
+    group_of: list[int] = []  # per read: the first read of its group
     for index, arrived in enumerate(reads.arrived):
-        previous = index - 1
         # One kernel stamp, converted to perf_counter at each read: equal within the conversion's error.
         joined = (
-            previous >= 0
-            and not reads.exact[previous]
-            and abs(reads.arrived[previous] - arrived) <= _SAME_STAMP
+            index > 0
+            and not reads.exact[index - 1]
+            and abs(reads.arrived[index - 1] - arrived) <= _SAME_STAMP
         )
-        group_of[index] = group_of[previous] if joined else index
-    known: list[bool] = [True] * len(chunks)
-    start = 0
-    while start < len(chunks):  # one group of reads at a time
-        group = None if chunks[start][1] is None else group_of[chunks[start][1]]  # type: ignore[index]
-        end = start
-        while end < len(chunks) and (
-            chunks[end][1] is not None and group_of[chunks[end][1]] == group  # type: ignore[index]
-        ):
-            end += 1
-        if group is None:
-            known[start] = False
-            start += 1
+        group_of.append(group_of[-1] if joined else index)
+    arrivals: list[tuple[int, int | None, float | None]] = []
+    for group, grouped in groupby(chunks, key=lambda chunk: None if chunk[1] is None else group_of[chunk[1]]):
+        members = list(grouped)
+        final_read = members[-1][1]
+        if group is None or final_read is None or not reads.exact[final_read]:
+            # No stamp, or the buffer took in a later write after this read (its stamp overwritten
+            # again): even the last chunks' arrival is only bounded.
+            arrivals += [(choice, read, None) for choice, read in members]
             continue
-        final_read = chunks[end - 1][1]
-        if final_read is None or not reads.exact[final_read]:
-            # The buffer took in a later write after this read (its stamp was overwritten again):
-            # even the last chunks' arrival is only bounded.
-            for position in range(start, end):
-                known[position] = False
-            start = end
-            continue
-        seen: set[int] = set()
-        last_round = start
-        for position in range(start, end):
-            choice = chunks[position][0]
+        last_round, seen = 0, set()  # where the group's last server round starts
+        for position, (choice, _) in enumerate(members):
             if choice in seen:
-                seen, last_round = set(), position
+                last_round, seen = position, set()
             seen.add(choice)
-        for position in range(start, last_round):
-            known[position] = False
-        start = end
-    return [
-        (choice, read, reads.arrived[read] if ok and read is not None else None)
-        for (choice, read), ok in zip(chunks, known, strict=True)
-    ]
+        arrivals += [
+            (choice, read, reads.arrived[read] if position >= last_round and read is not None else None)
+            for position, (choice, read) in enumerate(members)
+        ]
+    return arrivals
 
 
 def _arrival_gaps(
