@@ -112,8 +112,9 @@ def test_server_share_of_ttft_matches_the_server(
     _check_stamps(calls)
     server = [c.comparison.ttft_ms for c in calls if not c.bounded]
     assert min(server, default=0.0) >= -EARLY_MS, sorted(server)
-    if concurrency == 1:  # nothing else runs: every stamp is exact
-        assert len(server) == len(calls)
+    if concurrency == 1:  # nothing else runs: every stamp exact, but for a cold first call at most
+        # (it builds the SDK's chunk models while its chunks queue: seen once in 8 runs)
+        assert len(server) >= len(calls) - 1, [c.bounded for c in calls]
     if len(server) >= len(calls) // 4:
         assert statistics.median(server) <= MEDIAN_MS[concurrency], sorted(server)
 
