@@ -7,8 +7,11 @@ run is ``python -m profiler.run --locust`` in a child process, as a user runs it
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -19,7 +22,7 @@ from profiler.runs import RunConfig, TargetInfo, load_run
 from profiler.runs.accumulate import FigureAccumulator
 from profiler.runs.records import call_record
 from profiler.trace.kinds import kind_of_fault
-from tests.conftest import REPO, clean_env, run_cli
+from tests.conftest import REPO, clean_env, free_port, run_cli, start_cli
 
 REQUESTS = 60
 pytestmark = pytest.mark.timeout(120)
@@ -132,3 +135,90 @@ def test_the_cli_path_never_imports_locust() -> None:
     command = [sys.executable, "-c", code]
     result = subprocess.run(command, capture_output=True, text=True, cwd=REPO, timeout=60)
     assert result.returncode == 0, result.stderr
+
+
+# --- workers that go quiet: a busy machine starves them of CPU, and Locust hears no heartbeat --------
+
+
+def _processes_with(mark: str, role: str) -> list[int]:
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            words = cmdline.read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if role.encode() in words and any(mark.encode() in w for w in words):
+            found.append(int(cmdline.parent.name))
+    return found
+
+
+def _freeze_workers(mark: str, ground_truth: Path, seconds: float) -> int:
+    """Once calls are flowing, stop every worker for ``seconds`` (SIGSTOP), then go on; how many."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        served = ground_truth.read_text().count("\n") if ground_truth.exists() else 0
+        workers = _processes_with(mark, "--worker")
+        if served >= 4 and len(workers) == 2:
+            break
+        time.sleep(0.1)
+    for pid in workers:
+        os.kill(pid, signal.SIGSTOP)
+    time.sleep(seconds)
+    for pid in workers:
+        os.kill(pid, signal.SIGCONT)
+    return len(workers)
+
+
+def test_workers_silent_past_locusts_own_liveness_still_finish_the_run(tmp_path: Path) -> None:
+    """Both workers unheard for 5 s (Locust's master calls a worker missing after 3): the run completes."""
+    out, requests = tmp_path / "run", 40
+    args = ["--locust", "--workers", "2", "--requests", str(requests), "--concurrency", "4"]
+    cli = start_cli(*args, "--quiet", "--output-dir", str(out))
+    try:
+        assert _freeze_workers(str(out), out / "ground_truth.jsonl", 5.0) == 2
+        stdout, stderr = cli.communicate(timeout=90)
+    finally:
+        cli.kill()
+    assert cli.returncode == 0, stdout + stderr
+    assert len(_lines(out / "requests.jsonl")) == requests
+    assert json.loads((out / "summary.json").read_text())["interrupted"] is False
+
+
+def test_a_master_whose_workers_all_went_missing_writes_what_they_did_and_quits(tmp_path: Path) -> None:
+    """A master run by hand with Locust's own liveness: the test stops early; the run is still written."""
+    from profiler.load.launch import master_command, worker_command
+    from profiler.simulator import SimulatorProcess, load_scenario
+
+    out, port = tmp_path / "run", free_port()
+    out.mkdir()
+    env = clean_env(PYTHONPATH=str(REPO))
+    extra = ["--profiler-requests=5000", f"--profiler-output-dir={out}", "--profiler-scenario=default"]
+    with SimulatorProcess(load_scenario("default"), ground_truth_path=out / "ground_truth.jsonl") as sim:
+        master = subprocess.Popen(
+            master_command(port, 4, 2, sim.base_url, extra), env=env, cwd=REPO,
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        workers = [
+            subprocess.Popen(
+                worker_command(port, out),
+                env=env,
+                cwd=REPO,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            for _ in range(2)
+        ]
+        try:
+            assert _freeze_workers(str(out), out / "ground_truth.jsonl", 5.0) == 2
+            _, log = master.communicate(timeout=60)
+        finally:
+            for child in (master, *workers):
+                child.kill()
+                child.wait()
+    assert "The last worker went missing" in log
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["interrupted"] is True
+    records = _lines(out / "requests.jsonl")
+    assert 0 < len(records) < 5000
+    # The calls in flight at the stop are there too, as cut short: counted neither way.
+    assert summary["requests"]["started"] == sum(not r["interrupted"] for r in records)

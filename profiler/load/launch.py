@@ -35,6 +35,7 @@ _IMPORT_ROOT = str(Path(__file__).resolve().parents[2])  # so every child import
 EXIT_OK, EXIT_NO_SUCCESS, EXIT_INTERRUPTED = 0, 1, 130
 WORKERS_STOP_S = 15.0  # how long the workers get to go once the master is gone
 MASTER_STOP_S = 20.0  # how long the master gets to write the run after Ctrl-C
+HEARTBEAT_LIVENESS = 30  # seconds a worker may go unheard: here they share the machine's CPU with the rest
 
 
 def _free_port() -> int:
@@ -56,6 +57,7 @@ def profiler_options(args: argparse.Namespace, output_dir: Path, scenario: Scena
         f"--profiler-timeout={timeout}",
         f"--profiler-max-retries={args.max_retries}",
         f"--profiler-output-dir={output_dir}",
+        f"--profiler-heartbeat-liveness={HEARTBEAT_LIVENESS}",
     ]
     if args.rate:
         options.append(f"--profiler-rate={args.rate}")
@@ -186,11 +188,16 @@ def run_locust(args: argparse.Namespace, target: Target, scenario: Scenario | No
             _stop(master, MASTER_STOP_S)
             for worker in workers:
                 _stop(worker, WORKERS_STOP_S)
+        logs_tail = (logs / "master.log").read_text(errors="replace")
         if not (output_dir / "summary.json").exists():
             console.print(f"[red]The Locust master wrote no run[/red] (exit {master.returncode}):")
-            console.print((logs / "master.log").read_text(errors="replace")[-3000:], markup=False)
+            console.print(logs_tail[-3000:], markup=False)
             return EXIT_NO_SUCCESS
     summary = json.loads((output_dir / "summary.json").read_text())
     if interrupted:
+        return EXIT_INTERRUPTED
+    if summary.get("interrupted"):  # Locust stopped the test early: its workers went missing
+        console.print("[red]Locust stopped the test before every request was done[/red]; its log ends:")
+        console.print(logs_tail[-3000:], markup=False)
         return EXIT_INTERRUPTED
     return EXIT_OK if summary["requests"]["succeeded"] else EXIT_NO_SUCCESS

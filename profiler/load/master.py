@@ -1,9 +1,12 @@
 """The master's half of a distributed run: hand out the iterations, gather the calls, write one run.
 
 The run is written once: when every granted iteration has been reported done
-(then the master quits, and its workers with it), or else when Locust quits
-(a ``--run-time``, Ctrl-C, the web UI), from whatever the workers had sent.
-Runs under gevent.
+(then the master quits, and its workers with it); or else when Locust stops the
+test first (its last worker went missing, the web UI's stop): once every worker
+that took iterations has reported done, or ``DONE_WAIT_S`` later, from whatever
+the workers had sent — a headless master then quits rather than wait for
+iterations no worker will run; or else when Locust quits (a ``--run-time``,
+Ctrl-C). Runs under gevent.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from profiler.paths import default_output_dir
 from profiler.runs import Run, RunConfig, TargetInfo
 from profiler.target import redact_url
 
+DONE_WAIT_S = 10.0  # after a stop, how long the workers get to report what they did
+
 
 class MasterSide:
     def __init__(self, environment: Any) -> None:
@@ -39,6 +44,8 @@ class MasterSide:
     def test_start(self) -> None:
         self.options = LoadOptions.of(self.environment.parsed_options)
         self.remaining = self.options.requests or None
+        self.granted = Counter()
+        self.run = None
         self.merged = MergedCalls(time.time(), self.options.keep)
         self._started = time.perf_counter()
 
@@ -68,6 +75,22 @@ class MasterSide:
         return self.remaining == 0 and self.merged.iterations == self.options.requests
 
     # --- the run ---------------------------------------------------------------------------------
+
+    def test_stop(self) -> None:
+        """Locust stopped the test: if it is not complete, write what the workers report, then end."""
+        if self.run is None and not self.complete:
+            gevent.spawn(self._write_when_reported)
+
+    def _write_when_reported(self) -> None:
+        deadline = time.monotonic() + DONE_WAIT_S
+        while time.monotonic() < deadline and not set(self.granted) <= set(self.merged.totals):
+            gevent.sleep(0.1)
+        if self.run is not None:  # it completed meanwhile, or Locust quit
+            return
+        self.write(interrupted=True)
+        parsed = self.environment.parsed_options
+        if parsed is not None and getattr(parsed, "headless", False):
+            gevent.spawn(self.environment.runner.quit)
 
     def quitting(self) -> None:
         if self.run is None:

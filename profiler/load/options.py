@@ -36,6 +36,7 @@ class LoadOptions:
     scenario: str = ""  # the embedded simulator's scenario, when the target is one (its log is in output_dir)
     keep: int = 20_000  # calls kept whole, in all; later ones go as mergeable figures
     users: int = 0  # set by the master: how many users share --profiler-rate
+    heartbeat_liveness: int = 0  # master: heartbeats a worker may miss before it is "missing" (0: Locust's 3)
 
     @classmethod
     def of(cls, parsed: object) -> LoadOptions:
@@ -70,3 +71,9 @@ def add_arguments(parser: _Parser) -> None:
     add("--profiler-scenario", default="", help="the target is the embedded simulator with this scenario")
     add("--profiler-keep", type=int, default=20_000, help="calls kept whole (then figures only)")
     add("--profiler-users", type=int, default=0, help=argparse.SUPPRESS)
+    add(
+        "--profiler-heartbeat-liveness",
+        type=int,
+        default=0,
+        help="master: seconds of missed heartbeats before a worker counts as missing (0: Locust's 3)",
+    )

@@ -24,11 +24,12 @@ from typing import Any
 import gevent
 import openai
 from locust import User, constant_throughput, events
+from locust import runners as locust_runners
 from locust.runners import MasterRunner, WorkerRunner
 
 from profiler.load.master import MasterSide
 from profiler.load.merge import CALLS, DONE, GRANT, WANT
-from profiler.load.options import add_arguments
+from profiler.load.options import LoadOptions, add_arguments
 from profiler.load.worker import WorkerSide
 
 _sides: dict[str, Any] = {}  # "master", "worker": this process's halves (a local runner has both)
@@ -47,12 +48,25 @@ def _options(parser: Any, **_: Any) -> None:
     add_arguments(parser)
 
 
+def _tolerate_silence(heartbeats: int) -> None:
+    """Let a worker miss more heartbeats (one a second) before the master calls it missing.
+
+    Locust has no option for it: its master reads the module's ``HEARTBEAT_LIVENESS``
+    each time, so setting that is enough. When the last worker goes missing, Locust
+    stops the test; workers sharing a busy machine's CPU can miss three in a row.
+    """
+    if heartbeats > 0:
+        locust_runners.HEARTBEAT_LIVENESS = heartbeats
+
+
 @events.init.add_listener
 def _init(environment: Any, **_: Any) -> None:
     runner = environment.runner
     _sides.clear()
     if runner is None:
         return
+    if isinstance(runner, MasterRunner):
+        _tolerate_silence(LoadOptions.of(environment.parsed_options).heartbeat_liveness)
     if not isinstance(runner, WorkerRunner):
         master = _sides["master"] = MasterSide(environment)
         runner.register_message(WANT, master.on_want)
@@ -73,6 +87,8 @@ def _test_start(environment: Any, **_: Any) -> None:
 def _test_stop(environment: Any, **_: Any) -> None:
     if "worker" in _sides:
         _sides["worker"].test_stop()
+    if "master" in _sides:
+        _sides["master"].test_stop()
 
 
 @events.quitting.add_listener
