@@ -10,8 +10,13 @@ call is joined to the simulator's ground truth by x-request-id:
 - contention − the rest of the TTFT (TTFT − truth − the call's own local parts).
 
 Beside them, the TTFT a caller saw over the server's (what a benchmark client
-reports). The reference aiohttp client (``benchmarks/reference_client.py``) runs
-against the same scenario in the same run for comparison.
+reports). Run as root, a packet capture on loopback (``profiler.simulator.wire_truth``)
+also gives the *wire truth*: the server's TTFT counted from when the request's
+last byte crossed the wire rather than from when the simulator's event loop read
+it, so the simulator's own read lag, which its log cannot see, is on the server's
+side of the comparison, where the client rightly counts it. The reference
+aiohttp client (``benchmarks/reference_client.py``) runs against the same
+scenario in the same run for comparison.
 
     python benchmarks/accuracy_under_load.py [--concurrency 32] [--rounds 3] [--busy 0]
 """
@@ -29,6 +34,7 @@ from pathlib import Path
 from profiler.accuracy import compare_run, measure_against_simulator
 from profiler.runs.stats import percentile
 from profiler.simulator import load_scenario
+from profiler.simulator.wire_truth import capture_wire_truth
 from profiler.trace.derive import trace_call
 from profiler.workload import WorkloadConfig
 
@@ -45,13 +51,17 @@ def _q(values: list[float]) -> str:
     ordered = sorted(values)
     if not ordered:
         return "—"
+    magnitude = sorted(abs(v) for v in ordered)
     return (
         f"p50 {percentile(ordered, 50):+.2f} · p99 {percentile(ordered, 99):+.2f} · "
-        f"min {ordered[0]:+.2f} · max {ordered[-1]:+.2f} ms (n={len(ordered)})"
+        f"min {ordered[0]:+.2f} · max {ordered[-1]:+.2f} · p99|e| {percentile(magnitude, 99):.2f} ms "
+        f"(n={len(ordered)})"
     )
 
 
-def ours(client: str, tls: bool, concurrency: int, rounds: int, busy: int, scratch: Path) -> None:
+def ours(
+    client: str, tls: bool, concurrency: int, rounds: int, busy: int, scratch: Path, wire_arrivals: bool
+) -> None:
     config = WorkloadConfig(
         requests=concurrency * rounds,
         concurrency=concurrency,
@@ -59,9 +69,14 @@ def ours(client: str, tls: bool, concurrency: int, rounds: int, busy: int, scrat
         n=1,
         client=client,  # type: ignore[arg-type]
     )
-    measured = measure_against_simulator(scenario(), config, scratch / "truth.jsonl", tls=tls, busy=busy)
+    with capture_wire_truth() as wire:
+        measured = measure_against_simulator(
+            scenario(), config, scratch / "truth.jsonl", tls=tls, busy=busy, wire=wire_arrivals
+        )
     comparisons = compare_run(measured.recordings, measured.truth)
     traces = [trace_call(r) for r in measured.recordings]
+    request_of = {t.call_id: t.x_request_id for t in traces}
+    lag = {rid: wire.read_lag_ms(record) for rid, record in measured.truth.items()}
     bounded = {t.call_id for t in traces if t.ttft_bounded}
     server = [c.ttft_ms for c in comparisons if c.ttft_ms is not None and c.call_id not in bounded]
     server_bounded = [c.ttft_ms for c in comparisons if c.ttft_ms is not None and c.call_id in bounded]
@@ -81,8 +96,29 @@ def ours(client: str, tls: bool, concurrency: int, rounds: int, busy: int, scrat
     contention = [(t.ttft_parts or {}).get("contention", 0.0) * 1000 for t in traces]
     busy_text = f" busy={busy}" if busy else ""
     label = f"ours --client {client:<7} {'TLS ' if tls else 'HTTP'} c={concurrency}{busy_text}"
+    if wire_arrivals:
+        reads = measured.wire_reads
+        total = reads.resolved + reads.unresolved if reads is not None else 0
+        label += (
+            f"  --wire-arrivals: {reads.resolved} of {total} reads, "
+            f"{reads.writes_resolved} of {reads.writes_resolved + reads.writes_unresolved} writes captured"
+            if reads is not None
+            else f"  (no capture: {measured.wire.problem if measured.wire else '?'})"
+        )
     print(f"{label}\n  server share of TTFT − truth: {_q(server)}  exact splits")
     print(f"                                {_q(server_bounded)}  bounded (ttft_bounded: an upper bound)")
+    if wire.problem is None:
+        on_wire = [
+            (c.ttft_ms - lagged, c.call_id in bounded)
+            for c in comparisons
+            if c.ttft_ms is not None and (lagged := lag.get(request_of.get(c.call_id) or "")) is not None
+        ]
+        lags = [v for v in lag.values() if v is not None]
+        print(f"  the simulator's read lag (request on the wire → read): {_q(lags)}")
+        print(f"  server share − wire truth:    {_q([e for e, b in on_wire if not b])}  exact splits")
+        print(f"                                {_q([e for e, b in on_wire if b])}  bounded")
+    else:
+        print(f"  (no wire truth: {wire.problem})")
     print(f"  ITL − truth: {_q(itl)}  (arrival gaps kept {gaps}, unknown {unknown})")
     print(f"  contention − rest of TTFT:    {_q(rest)}")
     print(
@@ -114,11 +150,14 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--busy", type=int, default=0, help="CPU-bound threads beside the workload")
+    parser.add_argument(
+        "--wire-arrivals", action="store_true", help="arrival times from a packet capture too (root only)"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         for client in ("threads", "async"):
             for tls in (False, True):
-                ours(client, tls, args.concurrency, args.rounds, args.busy, Path(scratch))
+                ours(client, tls, args.concurrency, args.rounds, args.busy, Path(scratch), args.wire_arrivals)
         reference(args.concurrency, args.rounds, Path(scratch))
         reference(args.concurrency, args.rounds, Path(scratch), sdk=True)
 

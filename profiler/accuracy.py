@@ -27,6 +27,7 @@ from profiler.trace.derive import trace_call
 from profiler.trace.instrument import collecting
 from profiler.trace.model import RequestTrace
 from profiler.trace.recording import CallRecording, Collector
+from profiler.trace.wire import Resolution, WireCapture
 from profiler.workload import WorkloadConfig, WorkloadResult, run_workload
 
 
@@ -166,6 +167,9 @@ class Measurement:
     truth: dict[str, dict[str, Any]]
     sdk_sleeps_s: list[float]
     result: WorkloadResult
+    # With ``wire=True``: the capture (its arrivals already applied to the recordings), or why none.
+    wire: WireCapture | None = None
+    wire_reads: Resolution | None = None
 
 
 @contextmanager
@@ -199,16 +203,23 @@ def measure_against_simulator(
     tls: bool = False,
     arrival_times: bool = True,
     busy: int = 0,
+    wire: bool = False,
 ) -> Measurement:
     """Run the workload, traced, against a fresh simulator; return both sides' records.
 
-    ``tls``: over HTTPS (the simulator's test CA); ``busy``: that many CPU-bound threads run beside it.
+    ``tls``: over HTTPS (the simulator's test CA); ``busy``: that many CPU-bound threads run beside it;
+    ``wire``: arrival times from a packet capture too (``profiler.trace.wire``; root only).
     """
     truth_path.unlink(missing_ok=True)
+    capture: WireCapture | None = None
     with (
         SdkSleepLog.attached() as sleeps,
         SimulatorProcess(scenario, ground_truth_path=truth_path, tls=tls) as simulator,
     ):
+        if wire:
+            assert simulator.port is not None
+            capture = WireCapture(simulator.port)
+            capture.start()
         verify = simulator.ssl_context() if tls else True
         options = {"base_url": simulator.base_url, "api_key": "sk-simulator", "max_retries": max_retries}
         client: openai.OpenAI | openai.AsyncOpenAI
@@ -216,8 +227,18 @@ def measure_against_simulator(
             client = openai.AsyncOpenAI(**options, http_client=httpx2.AsyncClient(verify=verify, timeout=60))
         else:
             client = openai.OpenAI(**options, http_client=httpx2.Client(verify=verify, timeout=60))
-        with collecting(Collector(arrival_times=arrival_times)) as collector, busy_threads(busy):
-            result = run_workload(client, config)
+        try:
+            with collecting(Collector(arrival_times=arrival_times)) as collector, busy_threads(busy):
+                result = run_workload(client, config)
+        finally:
+            if capture is not None:
+                capture.stop()
         if isinstance(client, openai.OpenAI):
             client.close()
-    return Measurement(collector.recordings, load_ground_truth(truth_path), sleeps.seconds, result)
+    reads = None
+    if capture is not None and capture.arrivals is not None:
+        reads = Resolution()
+        for recording in collector.recordings:
+            reads.add(capture.arrivals.resolve(recording))
+    truth = load_ground_truth(truth_path)
+    return Measurement(collector.recordings, truth, sleeps.seconds, result, capture, reads)

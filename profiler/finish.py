@@ -21,6 +21,7 @@ from profiler.runs import MEASURED_TRACE_ONLY, Passes, Run, RunConfig, TargetInf
 from profiler.runs.accumulate import FigureAccumulator
 from profiler.trace.derive import trace_call
 from profiler.trace.recording import CallRecording, Collector
+from profiler.trace.wire import Resolution, WireCapture
 
 # Calls kept whole (in requests.jsonl, the waterfall); later ones only feed the figures.
 KEEP_CALLS = 20_000
@@ -65,12 +66,19 @@ def build_run(
     figures_from: str = MEASURED_TRACE_ONLY,
     interrupted: bool = False,
     loop_lag_s: Sequence[float] | None = None,
+    wire: WireCapture | None = None,
 ) -> Run:
-    """The run of a collector; ``wall`` is in perf_counter seconds. Lists only passes that profiled."""
+    """The run of a collector; ``wall`` is in perf_counter seconds. Lists only passes that profiled.
+
+    ``wire``: a packet capture of the run (stopped): the kept calls' reads and writes get their
+    times from it before they are derived (calls past ``KEEP_CALLS`` were derived as they ended)."""
     origin = collector.origin
     profiled = [p for p in profile_passes if p.has_profile()]
-    if collector.arrival_notes:
-        target = replace(target, arrival_timestamps="; ".join(collector.arrival_notes))
+    notes = list(collector.arrival_notes)
+    if wire is not None:
+        notes.append(_apply_capture(wire, collector.recordings))
+    if notes:
+        target = replace(target, arrival_timestamps="; ".join(notes))
     rollup = collector.overflow.accumulator if isinstance(collector.overflow, Rollup) else None
     return Run.build(
         [trace_call(recording, origin) for recording in collector.recordings],
@@ -87,6 +95,17 @@ def build_run(
     )
 
 
+def _apply_capture(wire: WireCapture, recordings: Sequence[CallRecording]) -> str:
+    """Capture times into the recordings; the note that says how far they went."""
+    if wire.arrivals is None:
+        return f"packet capture unavailable: {wire.problem or 'no capture'}"
+    done = Resolution()
+    for recording in recordings:
+        done.add(wire.arrivals.resolve(recording))
+    reads, writes = done.resolved + done.unresolved, done.writes_resolved + done.writes_unresolved
+    return f"packet capture: {done.resolved} of {reads} reads, {done.writes_resolved} of {writes} writes"
+
+
 def finish_run(
     collector: Collector,
     output_dir: Path | None,
@@ -101,6 +120,7 @@ def finish_run(
     log_handlers: Sequence[logging.Handler] = (),
     console: Console | None = None,
     loop_lag_s: Sequence[float] | None = None,
+    wire: WireCapture | None = None,
 ) -> Run:
     """Build the run and, with an ``output_dir``, write every output of it there."""
     run = build_run(
@@ -113,6 +133,7 @@ def finish_run(
         figures_from=figures_from,
         interrupted=interrupted,
         loop_lag_s=loop_lag_s,
+        wire=wire,
     )
     if output_dir is not None:
         profiled = [p for p in profile_passes if p.has_profile()]

@@ -180,6 +180,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="serve the cProfile profile with snakeviz on 127.0.0.1 and print its URL",
     )
     output.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    output.add_argument(
+        "--wire-arrivals", action="store_true",
+        help="take every read's arrival and every write's departure from a packet capture of the "
+        "target's port (Linux, root or CAP_NET_RAW): exact however busy the process is, where the "
+        "socket's own stamps are lost once it reads late; without the privilege, says so and goes on "
+        "(docs/arrival-times.md)",
+    )  # fmt: skip
 
     load = parser.add_argument_group("load test (docs/load.md)")
     load.add_argument(
@@ -294,6 +301,8 @@ def _dispatch(args: argparse.Namespace, console: object) -> int:
 
         if args.client != "threads":
             return _usage_error("--locust: Locust runs the users (gevent); --client async does not apply")
+        if args.wire_arrivals:
+            return _usage_error("--wire-arrivals: not with --locust (the workers take the socket's stamps)")
 
         return run_locust(args, target, scenario, console)  # type: ignore[arg-type]
     from profiler.modes.sample import run_sample

@@ -102,10 +102,12 @@ class Log:
         self.reads: list[tuple[float | None, float, int, bool]] = []
         self.writes: list[tuple[float, float, int]] = []
 
-    def read(self, arrived: float | None, returned: float, nbytes: int, exact: bool) -> None:
+    def read(
+        self, arrived: float | None, returned: float, nbytes: int, exact: bool, where: object = None
+    ) -> None:
         self.reads.append((arrived, returned, nbytes, exact))
 
-    def write(self, entered: float, returned: float, nbytes: int) -> None:
+    def write(self, entered: float, returned: float, nbytes: int, where: object = None) -> None:
         self.writes.append((entered, returned, nbytes))
 
 

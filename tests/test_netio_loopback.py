@@ -123,7 +123,9 @@ class Recorder:
         self.reads: list[Read] = []
         self.offset = 0
 
-    def __call__(self, arrived: float | None, returned: float, nbytes: int, exact: bool) -> None:
+    def __call__(
+        self, arrived: float | None, returned: float, nbytes: int, exact: bool, where: object = None
+    ) -> None:
         self.offset += nbytes
         self.reads.append(Read(arrived, returned, nbytes, exact, self.offset))
 
@@ -304,7 +306,9 @@ def test_observer_follows_the_reading_task_and_the_stream_override_wins(servers:
     seen: dict[str, int] = {"a": 0, "b": 0, "override": 0}
 
     def counting(key: str) -> netio.ReadObserver:
-        def observe(arrived: float | None, returned: float, nbytes: int, exact: bool) -> None:
+        def observe(
+            arrived: float | None, returned: float, nbytes: int, exact: bool, where: object = None
+        ) -> None:
             seen[key] += nbytes
 
         return observe

@@ -311,6 +311,24 @@ def test_ground_truth_line_matches_the_request(instant: SimulatorProcess) -> Non
     assert time.time() - 60 < record["received_at"] <= time.time()
 
 
+def test_the_log_names_the_clients_port_so_a_packet_capture_can_join_it(instant: SimulatorProcess) -> None:
+    import http.client
+
+    assert instant.port is not None
+    ports, ids = [], []
+    for _ in range(2):  # two connections: two ports, each request logged with its own
+        connection = http.client.HTTPConnection("127.0.0.1", instant.port, timeout=10)
+        connection.request("GET", "/v1/models")
+        response = connection.getresponse()
+        response.read()
+        assert connection.sock is not None
+        ports.append(connection.sock.getsockname()[1])
+        ids.append(response.getheader("x-request-id"))
+        connection.close()
+    assert [ground_truth(instant, rid)[0]["client_port"] for rid in ids] == ports
+    assert ports[0] != ports[1]
+
+
 def test_retries_share_the_idempotency_key_and_count_up(start: Start) -> None:
     sim = start(with_faults(rate_limit=1.0))
     key = "call-retry-test"

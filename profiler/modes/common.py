@@ -8,6 +8,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from rich.console import Console
 from rich.markup import escape
@@ -16,6 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from profiler.monitor.shipping import BatchingHTTPHandler
 from profiler.simulator import Scenario, SimulatorError, SimulatorProcess
 from profiler.trace.recording import CallRecording
+from profiler.trace.wire import WireCapture
 
 # What a run writes into its directory (besides ground_truth.jsonl): what --force clears.
 RUN_FILES = (
@@ -144,3 +146,27 @@ def environment(**values: str) -> Iterator[None]:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+
+
+def start_wire_capture(enabled: bool, base_url: str | None, console: Console) -> WireCapture | None:
+    """With ``--wire-arrivals``: a packet capture of the target's port, or a line saying why there is none."""
+    if not enabled:
+        return None
+    port = target_port(base_url)
+    capture = WireCapture(port)
+    capture.start()
+    if capture.problem:
+        console.print(
+            f"[yellow]--wire-arrivals: no packet capture ({escape(capture.problem)}); "
+            "arrival times come from the socket's kernel stamps[/yellow]"
+        )
+    return capture
+
+
+def target_port(base_url: str | None) -> int:
+    """The TCP port of a base URL (default: the API's, 443)."""
+    parts = urlsplit(base_url or "https://api.openai.com/v1")
+    try:
+        return parts.port or (80 if parts.scheme == "http" else 443)
+    except ValueError:
+        return 443

@@ -26,6 +26,7 @@ from profiler.modes.common import (
     prepare_output_dir,
     served_requests,
     start_simulator,
+    start_wire_capture,
 )
 from profiler.monitor.shipping import BatchingHTTPHandler
 from profiler.paths import default_output_dir
@@ -119,8 +120,13 @@ def run_sample(
 
         with progress:
             progress.start("measure (trace only)", config.requests)
-            with collecting(collector):
-                measured = run_workload(client(), config)
+            wire = start_wire_capture(args.wire_arrivals, base_url, console)
+            try:
+                with collecting(collector):
+                    measured = run_workload(client(), config)
+            finally:
+                if wire is not None:
+                    wire.stop()
             interrupted = measured.interrupted
             if scenario is not None:
                 served = served_requests(output_dir / "ground_truth.jsonl")
@@ -169,6 +175,7 @@ def run_sample(
         log_handlers=shippers,
         console=console,
         loop_lag_s=measured.loop_lag_s,
+        wire=wire,
     )
     close_shippers(shippers, console)
     if interrupted:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import sys
 import time
 from contextlib import ExitStack, nullcontext
@@ -27,6 +28,7 @@ from profiler.modes.common import (
     prepare_output_dir,
     served_requests,
     start_simulator,
+    start_wire_capture,
 )
 from profiler.monitor.shipping import BatchingHTTPHandler
 from profiler.paths import default_output_dir
@@ -64,10 +66,16 @@ def run_script(
         # from scanning them again and again while it collects the program's short-lived objects.
         gc.freeze()
         collector = run_collector()
-        with collecting(collector), in_every_thread(attached) if attached else nullcontext():
-            wall_start, cpu_start = time.perf_counter(), time.process_time()
-            outcome = run_program(program)
-            wall, cpu_s = (wall_start, time.perf_counter()), time.process_time() - cpu_start
+        base_url = simulator.base_url if scenario is not None else os.environ.get("OPENAI_BASE_URL")
+        wire = start_wire_capture(args.wire_arrivals, base_url, console)
+        try:
+            with collecting(collector), in_every_thread(attached) if attached else nullcontext():
+                wall_start, cpu_start = time.perf_counter(), time.process_time()
+                outcome = run_program(program)
+                wall, cpu_s = (wall_start, time.perf_counter()), time.process_time() - cpu_start
+        finally:
+            if wire is not None:
+                wire.stop()
         if outcome.traceback:
             sys.stderr.write(outcome.traceback)
         if scenario is not None:
@@ -100,6 +108,7 @@ def run_script(
         interrupted=outcome.interrupted,
         log_handlers=shippers,
         console=console,
+        wire=wire,
     )
     close_shippers(shippers, console)
     if outcome.interrupted:

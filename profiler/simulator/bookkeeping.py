@@ -30,12 +30,14 @@ class Bookkeeping:
             return
         started = perf_counter()
         headers = Headers(scope=scope)
+        peer = scope.get("client")
         record = RequestRecord(
             request_id=new_request_id(),
             received_at=time.time(),
             started=started,
             method=scope["method"],
             path=scope["path"],
+            client_port=peer[1] if peer and isinstance(peer[1], int) else None,
             idempotency_key=headers.get("idempotency-key"),
             retry_count=_int_or_none(headers.get("x-stainless-retry-count")),
         )

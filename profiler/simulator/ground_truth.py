@@ -32,6 +32,7 @@ class RequestRecord:
     started: float  # perf_counter when the app was called, i.e. once the request headers were parsed
     method: str
     path: str
+    client_port: int | None = None  # the client's TCP port, as this server saw it (None: not TCP)
     api: str | None = None
     idempotency_key: str | None = None
     retry_count: int | None = None
@@ -74,6 +75,7 @@ class RequestRecord:
             "received_at": self.received_at,
             "method": self.method,
             "path": self.path,
+            "client_port": self.client_port,
             "api": self.api,
             "model": self.model,
             "stream": self.stream,

@@ -72,7 +72,12 @@ class CallRecording:
     read_arrived: Sequence[float] = ()
     read_returned: Sequence[float] = ()
     read_exact: Sequence[int] = ()
+    # Four integers per read when the backend says where its bytes lie (netio's ``Where``): local
+    # port, first and past-the-last offset in the TCP stream, kernel stamp in ns; a packet capture
+    # turns them into exact arrivals (profiler.trace.wire).
+    read_where: Sequence[int] = ()
     write_entered: Sequence[float] = ()  # when each write of the request entered the kernel
+    write_where: Sequence[int] = ()  # as read_where, the last being the wall clock (ns) at ``entered``
     usage_output_tokens: int | None = None
     usage_input_tokens: int | None = None
     interrupted: bool = False  # cut short by Ctrl-C or exit: kept, but not counted as a failure
@@ -108,19 +113,31 @@ class CallRecording:
             self.chunk_requested, self.chunk_ready = array("d"), array("d")
             self.chunk_choice, self.chunk_cpu = array("i"), array("d")
 
-    def note_read(self, arrived: float | None, returned: float, nbytes: int, exact: bool) -> None:
+    def note_read(
+        self,
+        arrived: float | None,
+        returned: float,
+        nbytes: int,
+        exact: bool,
+        where: tuple[int, int, int, int] | None = None,
+    ) -> None:
         """The network backend's report of one read (its ``ReadObserver``)."""
         if not isinstance(self.read_exact, bytearray):
             self.read_arrived, self.read_returned, self.read_exact = array("d"), array("d"), bytearray()
+            self.read_where = array("q")
         self.read_arrived.append(_NO_STAMP if arrived is None else arrived)  # type: ignore[attr-defined]
         self.read_returned.append(returned)  # type: ignore[attr-defined]
         self.read_exact.append(exact)
+        self.read_where.extend(where or _NOWHERE)  # type: ignore[attr-defined]
 
-    def note_write(self, entered: float, returned: float, nbytes: int) -> None:
+    def note_write(
+        self, entered: float, returned: float, nbytes: int, where: tuple[int, int, int, int] | None = None
+    ) -> None:
         """The network backend's report of one write (its ``WriteObserver``)."""
         if not isinstance(self.write_entered, array):
-            self.write_entered = array("d")
+            self.write_entered, self.write_where = array("d"), array("q")
         self.write_entered.append(entered)
+        self.write_where.extend(where or _NOWHERE)  # type: ignore[attr-defined]
 
     @property
     def attempts(self) -> int:
@@ -139,6 +156,7 @@ class CallRecording:
             on_done(self)
 
 
+_NOWHERE = (0, 0, 0, 0)
 _FIELD_NAMES = frozenset(f.name for f in fields(CallRecording))
 
 

@@ -93,14 +93,15 @@ class AsyncTimestampingStream(httpcore2.AsyncNetworkStream, Observed):
         if got.data:
             observer = self._read_observer()
             if observer is not None:
-                observer(got.arrived, _perf(), len(got.data), got.exact)
+                observer(got.arrived, _perf(), len(got.data), got.exact, self._receiver.where(got))
         return got.data
 
     async def write(self, buffer: bytes, timeout: float | None = None) -> None:
         if not buffer:
             return
-        entered = _perf()
-        framer = self._receiver.framer
+        entered, entered_ns = _perf(), time.time_ns()
+        receiver = self._receiver
+        framer = receiver.framer
         if framer is not None:
             framer.note_request(buffer)
         try:
@@ -109,9 +110,10 @@ class AsyncTimestampingStream(httpcore2.AsyncNetworkStream, Observed):
             raise httpcore2.WriteTimeout(str(exc)) from exc
         except OSError as exc:
             raise httpcore2.WriteError(str(exc)) from exc
+        receiver.sent += len(buffer)
         observer = self._write_observer()
         if observer is not None:
-            observer(entered, _perf(), len(buffer))
+            observer(entered, _perf(), len(buffer), receiver.sent_where(len(buffer), entered_ns))
 
     async def aclose(self) -> None:
         self._sock.close()
@@ -171,6 +173,7 @@ class AsyncTimestampingTLSStream(httpcore2.AsyncNetworkStream, Observed):
         out = self._tls.take_output()
         if out:
             await _send_all(self._sock, out, deadline)
+            self._receiver.sent += len(out)
 
     async def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
         try:
@@ -186,13 +189,14 @@ class AsyncTimestampingTLSStream(httpcore2.AsyncNetworkStream, Observed):
         if data and last is not None:
             observer = self._read_observer()
             if observer is not None:
-                observer(last.arrived, _perf(), len(data), last.exact)
+                observer(last.arrived, _perf(), len(data), last.exact, self._receiver.where(last))
         return data
 
     async def write(self, buffer: bytes, timeout: float | None = None) -> None:
         if not buffer:
             return
-        entered = _perf()
+        entered, entered_ns = _perf(), time.time_ns()
+        sent_before = self._receiver.sent
         deadline = _deadline(timeout)
         view = memoryview(buffer)
         try:
@@ -205,7 +209,8 @@ class AsyncTimestampingTLSStream(httpcore2.AsyncNetworkStream, Observed):
             raise httpcore2.WriteError(str(exc)) from exc
         observer = self._write_observer()
         if observer is not None:
-            observer(entered, _perf(), len(buffer))
+            raw = self._receiver.sent - sent_before  # the records that carried it
+            observer(entered, _perf(), len(buffer), self._receiver.sent_where(raw, entered_ns))
 
     async def aclose(self) -> None:
         try:

@@ -11,21 +11,31 @@ from __future__ import annotations
 from contextvars import ContextVar
 from typing import Protocol
 
+Where = tuple[int, int, int, int]  # (local port, first byte's stream offset, offset past the last, stamp ns)
+
 
 class ReadObserver(Protocol):
-    def __call__(self, arrived: float | None, returned: float, nbytes: int, exact: bool) -> None:
+    def __call__(
+        self, arrived: float | None, returned: float, nbytes: int, exact: bool, where: Where | None = None
+    ) -> None:
         """One read of a response, times in ``time.perf_counter()`` seconds.
 
         ``arrived``: when the read's last byte reached the machine (kernel RX stamp), None
         when the platform gave no stamp. ``returned``: when the read handed its bytes to
         the caller. ``exact``: True when all ``nbytes`` came from one peer write and
         ``arrived`` is its arrival; False when it is only an upper bound for earlier bytes.
+        ``where``: the raw TCP bytes behind the read (over TLS, the record's) — this end's
+        port, their offsets in the connection's byte stream, and the kernel stamp (CLOCK_REALTIME
+        ns, 0 for none) that ``arrived`` was converted from; a packet capture resolves it later.
         """
 
 
 class WriteObserver(Protocol):
-    def __call__(self, entered: float, returned: float, nbytes: int) -> None:
-        """One write of a request: when ``write()`` was entered and when it returned."""
+    def __call__(self, entered: float, returned: float, nbytes: int, where: Where | None = None) -> None:
+        """One write of a request: when ``write()`` was entered and when it returned.
+
+        ``where``: as for a read, the raw bytes that carried it, with the wall clock
+        (CLOCK_REALTIME ns) read together with ``entered``."""
 
 
 read_observer: ContextVar[ReadObserver | None] = ContextVar("profiler_netio_read_observer", default=None)

@@ -36,6 +36,8 @@ class Received(NamedTuple):
     arrived: float | None  # perf_counter time the last byte reached the machine
     returned: float  # perf_counter time recvmsg came back
     exact: bool  # every byte is from one peer write, and ``arrived`` is its arrival
+    kernel_ns: int = 0  # the kernel's own stamp behind ``arrived`` (CLOCK_REALTIME ns; 0: none)
+    end: int = 0  # offset in the socket's byte stream just past the last byte read
 
 
 _EOF = Received(b"", None, 0.0, False)
@@ -48,6 +50,14 @@ class Receiver:
         self.sock = sock
         self.framer = framer
         self.stamped = stamped  # the kernel agreed to stamp this socket
+        # Where each read lies in the TCP stream (this end's port, bytes read so far): a packet
+        # capture (profiler.trace.wire) can then say when each of those bytes arrived.
+        try:
+            self.port: int = int(sock.getsockname()[1])
+        except (OSError, IndexError, TypeError, ValueError):
+            self.port = 0
+        self.offset = 0
+        self.sent = 0  # bytes written to the socket so far (over TLS: the records, handshake included)
         # The last probe found nothing queued: the next read may wait before trying, which
         # saves a syscall and an exception on the path of a reader that keeps up.
         self.drained = False
@@ -69,7 +79,8 @@ class Receiver:
             data = sock.recv(want)
             if framer is not None:
                 framer.advance(data)
-            return Received(data, None, arrival_in_perf(None)[1], False)
+            self.offset += len(data)
+            return Received(data, None, arrival_in_perf(None)[1], False, 0, self.offset)
         before_ns = time.time_ns()
         data, ancdata, _flags, _addr = sock.recvmsg(want, ANCILLARY_SPACE)
         kernel_ns = rx_timestamp_ns(ancdata)
@@ -78,9 +89,18 @@ class Receiver:
             return _EOF
         if framer is not None:
             framer.advance(data)
+        self.offset += len(data)
         exact = framed and kernel_ns is not None and arrived is not None
         exact = exact and self._skb_ended(kernel_ns, before_ns)  # type: ignore[arg-type]
-        return Received(data, arrived, returned, exact)
+        return Received(data, arrived, returned, exact, kernel_ns or 0, self.offset)
+
+    def sent_where(self, nbytes: int, entered_ns: int) -> tuple[int, int, int, int]:
+        """A write's ``where``: its last ``nbytes`` sent, and the wall clock when it was entered."""
+        return (self.port, self.sent - nbytes, self.sent, entered_ns)
+
+    def where(self, got: Received) -> tuple[int, int, int, int]:
+        """(port, first byte's offset, offset past the last, kernel stamp ns): the observer's ``where``."""
+        return (self.port, got.end - len(got.data), got.end, got.kernel_ns)
 
     def _skb_ended(self, kernel_ns: int, before_ns: int) -> bool:
         """Whether the skb our last byte came from held nothing more when we read it (module doc)."""

@@ -91,14 +91,15 @@ class TimestampingStream(httpcore2.NetworkStream, Observed):
         if got.data:
             observer = self._read_observer()
             if observer is not None:
-                observer(got.arrived, _perf(), len(got.data), got.exact)
+                observer(got.arrived, _perf(), len(got.data), got.exact, self._receiver.where(got))
         return got.data
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
         if not buffer:
             return
-        entered = _perf()
-        framer = self._receiver.framer
+        entered, entered_ns = _perf(), time.time_ns()
+        receiver = self._receiver
+        framer = receiver.framer
         if framer is not None:
             framer.note_request(buffer)
         try:
@@ -107,9 +108,10 @@ class TimestampingStream(httpcore2.NetworkStream, Observed):
             raise httpcore2.WriteTimeout(str(exc)) from exc
         except OSError as exc:
             raise httpcore2.WriteError(str(exc)) from exc
+        receiver.sent += len(buffer)
         observer = self._write_observer()
         if observer is not None:
-            observer(entered, _perf(), len(buffer))
+            observer(entered, _perf(), len(buffer), receiver.sent_where(len(buffer), entered_ns))
 
     def close(self) -> None:
         self._sock.close()
@@ -173,6 +175,7 @@ class TimestampingTLSStream(httpcore2.NetworkStream, Observed):
         out = self._tls.take_output()
         if out:
             _send_all(self._sock, out, deadline)
+            self._receiver.sent += len(out)
 
     def read(self, max_bytes: int, timeout: float | None = None) -> bytes:
         try:
@@ -187,13 +190,14 @@ class TimestampingTLSStream(httpcore2.NetworkStream, Observed):
         if data and last is not None:
             observer = self._read_observer()
             if observer is not None:
-                observer(last.arrived, _perf(), len(data), last.exact)
+                observer(last.arrived, _perf(), len(data), last.exact, self._receiver.where(last))
         return data
 
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
         if not buffer:
             return
-        entered = _perf()
+        entered, entered_ns = _perf(), time.time_ns()
+        sent_before = self._receiver.sent
         deadline = _deadline(timeout)
         view = memoryview(buffer)
         try:
@@ -205,7 +209,8 @@ class TimestampingTLSStream(httpcore2.NetworkStream, Observed):
             raise httpcore2.WriteError(str(exc)) from exc
         observer = self._write_observer()
         if observer is not None:
-            observer(entered, _perf(), len(buffer))
+            raw = self._receiver.sent - sent_before  # the records that carried it
+            observer(entered, _perf(), len(buffer), self._receiver.sent_where(raw, entered_ns))
 
     def close(self) -> None:
         try:
