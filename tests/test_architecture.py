@@ -60,6 +60,7 @@ def test_only_cli_entry_modules_parse_argv() -> None:
         "simulator/__main__.py",
         "compare/__main__.py",
         "load/__main__.py",
+        "trace/wire/capture.py",  # the capture process, python -m profiler.trace.wire.capture
     }
     parsing = {
         path.relative_to(PACKAGE).as_posix()
