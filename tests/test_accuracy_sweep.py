@@ -26,7 +26,7 @@ from profiler.workload import WorkloadConfig
 # Loopback allowances in ms (measured − truth), from benchmarks/accuracy.py on this 2-core machine
 # (docs/performance.md): serial errors stayed within −1.1 … +5.9 ms; with 16 concurrent calls the
 # client's threads wait for the GIL and see events up to ~130 ms off, median within ±11 ms.
-EARLY_MS = 3.0  # the simulator stamps its writes after the send returns: measured up to −2.1 ms
+EARLY_MS = 3.0  # measured down to −2.1 ms while the simulator stamped its writes after the send
 LATE_MS_SERIAL = 8.0
 ITL_MS_SERIAL = 10.0
 MEDIAN_MS_CONCURRENT = 25.0

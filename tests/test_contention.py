@@ -40,8 +40,8 @@ pytestmark = pytest.mark.skipif(
     reason=f"no kernel receive timestamps: {netio.unsupported_reason()}",
 )
 
-# A client cannot see bytes before the server sent them, but the simulator stamps its write after
-# the send returns, and on 2 loaded cores it can be preempted in between: measured up to 4.1 ms.
+# A client cannot see bytes before the server sent them; while the simulator stamped its writes after
+# the send returned, a preemption in between made calls look early: measured up to 4.1 ms.
 EARLY_MS = 5.0
 EXACT_MS = 1.0  # an exact stamp is never later than the server's write by more than loopback delivery
 # Median of (server part − the server's TTFT) allowed per concurrency: measured p50 on the loaded

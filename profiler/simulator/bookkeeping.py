@@ -55,8 +55,11 @@ class Bookkeeping:
                 record.processing_ms = int((perf_counter() - record.request_received) * 1000)
                 record.status = message["status"]
                 message = {**message, "headers": [*message.get("headers", []), *self._headers(record)]}
+                # Stamped as the headers are handed over, not after: a process preempted between its
+                # write and a later stamp would log a wait longer than any client could see.
+                handed_over = perf_counter()
                 await send(message)
-                record.headers_sent = perf_counter()
+                record.headers_sent = handed_over
                 return
             await send(message)
             if message["type"] == "http.response.body" and not message.get("more_body", False):

@@ -162,9 +162,10 @@ class Endpoint:
             if token > 0 and not await pause(plan.timing.token_gaps_ms[token - 1] / 1000.0, watch.event):
                 return
             for frame, is_content in script.round(token):
+                handed_over = perf_counter()  # before the write, as the headers are (bookkeeping.py)
                 await _send_body(send, frame)
                 if is_content:
-                    record.content_sent.append(perf_counter())
+                    record.content_sent.append(handed_over)
                     last_content = frame
             if plan.fault == "malformed":
                 # An event whose data stops mid-object, in an otherwise well-formed stream.

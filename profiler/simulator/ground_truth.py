@@ -48,7 +48,7 @@ class RequestRecord:
     request_read: float | None = None
     processing_ms: int | None = None
     headers_sent: float | None = None  # perf_counter right after the headers were written
-    content_sent: list[float] = field(default_factory=list)  # perf_counter after each content chunk
+    content_sent: list[float] = field(default_factory=list)  # perf_counter as each content chunk is written
     output_tokens: int | None = None
     content_kind: str | None = None
     background: bool = False
