@@ -7,6 +7,7 @@ import struct
 
 import pytest
 
+from profiler.trace.netio import clock
 from profiler.trace.netio.clock import perf_from_realtime
 from profiler.trace.netio.http1 import Http1ResponseFramer, State
 from profiler.trace.netio.kernel import (
@@ -63,6 +64,24 @@ def test_age_on_the_wall_clock_is_subtracted_from_perf_now() -> None:
 def test_a_stamp_from_the_future_is_refused_beyond_a_millisecond() -> None:
     assert perf_from_realtime(1_000_000_500_000, 1_000_000_000_000, 100.0) == 100.0  # 0.5 ms: jitter
     assert perf_from_realtime(1_005_000_000_000, 1_000_000_000_000, 100.0) is None  # clock stepped back
+
+
+def _held_up_clocks(monkeypatch: pytest.MonkeyPatch, perf_reads: list[float], wall_reads: list[int]) -> None:
+    """Fake clocks: each call returns the next reading (a thread that lost the GIL mid-pair)."""
+    perf, wall = iter(perf_reads), iter(wall_reads)
+    monkeypatch.setattr(clock, "perf_counter", lambda: next(perf))
+    monkeypatch.setattr(clock, "time_ns", lambda: next(wall))
+
+
+def test_a_clock_pair_read_across_a_lost_gil_is_read_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    # First try: 5 ms passed between the perf read and the wall read. Second try: 0.1 µs apart.
+    _held_up_clocks(monkeypatch, [10.0, 10.005, 10.006, 10.0060001], [1_005_000_000, 1_006_000_050])
+    assert clock.clock_pair() == (10.006, 1_006_000_050)
+
+
+def test_a_clock_pair_always_held_up_keeps_the_tightest(monkeypatch: pytest.MonkeyPatch) -> None:
+    _held_up_clocks(monkeypatch, [1.0, 1.004, 2.0, 2.0001, 3.0, 3.003], [1, 2, 3])
+    assert clock.clock_pair() == (2.0, 2)
 
 
 # --- TLS records ------------------------------------------------------------------

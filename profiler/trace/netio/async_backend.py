@@ -21,6 +21,7 @@ from httpcore2._backends.auto import AutoBackend
 from httpcore2._synchronization import current_async_library
 
 from profiler.trace.netio.async_fallback import ReportingAsyncStream
+from profiler.trace.netio.clock import clock_pair
 from profiler.trace.netio.observers import Observed
 from profiler.trace.netio.prepare import prepare, switch_to_tls
 from profiler.trace.netio.receiver import Received, Receiver
@@ -99,7 +100,7 @@ class AsyncTimestampingStream(httpcore2.AsyncNetworkStream, Observed):
     async def write(self, buffer: bytes, timeout: float | None = None) -> None:
         if not buffer:
             return
-        entered, entered_ns = _perf(), time.time_ns()
+        entered, entered_ns = clock_pair()
         receiver = self._receiver
         framer = receiver.framer
         if framer is not None:
@@ -195,7 +196,7 @@ class AsyncTimestampingTLSStream(httpcore2.AsyncNetworkStream, Observed):
     async def write(self, buffer: bytes, timeout: float | None = None) -> None:
         if not buffer:
             return
-        entered, entered_ns = _perf(), time.time_ns()
+        entered, entered_ns = clock_pair()
         sent_before = self._receiver.sent
         deadline = _deadline(timeout)
         view = memoryview(buffer)

@@ -18,6 +18,7 @@ from typing import Any
 import httpcore2
 from httpcore2._utils import is_socket_readable
 
+from profiler.trace.netio.clock import clock_pair
 from profiler.trace.netio.observers import Observed
 from profiler.trace.netio.prepare import prepare, switch_to_tls
 from profiler.trace.netio.receiver import Received, Receiver
@@ -97,7 +98,7 @@ class TimestampingStream(httpcore2.NetworkStream, Observed):
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
         if not buffer:
             return
-        entered, entered_ns = _perf(), time.time_ns()
+        entered, entered_ns = clock_pair()
         receiver = self._receiver
         framer = receiver.framer
         if framer is not None:
@@ -196,7 +197,7 @@ class TimestampingTLSStream(httpcore2.NetworkStream, Observed):
     def write(self, buffer: bytes, timeout: float | None = None) -> None:
         if not buffer:
             return
-        entered, entered_ns = _perf(), time.time_ns()
+        entered, entered_ns = clock_pair()
         sent_before = self._receiver.sent
         deadline = _deadline(timeout)
         view = memoryview(buffer)
