@@ -80,9 +80,9 @@ class _Direction:
                 self._ports[segment.local_port].append(_Connection(segment.stamp_ns, segment.seq))
             elif self._ports.get(segment.local_port):
                 pending[segment.local_port].append(segment)
+        self._opened = {port: [c.opened_ns for c in cs] for port, cs in self._ports.items()}
         for port, captured in pending.items():
-            connections = self._ports[port]
-            opened = [c.opened_ns for c in connections]
+            connections, opened = self._ports[port], self._opened[port]
             by_connection: dict[int, dict[int, tuple[int, int]]] = defaultdict(dict)
             for segment in captured:  # the first copy of a resent segment wins
                 index = bisect_right(opened, segment.stamp_ns) - 1
@@ -95,7 +95,6 @@ class _Direction:
                     connection.starts.append(start)
                     connection.ends.append(end)
                     connection.stamps.append(stamp)
-        self._opened = {port: [c.opened_ns for c in cs] for port, cs in self._ports.items()}
         self.segments = sum(len(c.starts) for cs in self._ports.values() for c in cs)
 
     def carrying(self, port: int, first: int, end: int, at_ns: int) -> tuple[int, bool] | None:
