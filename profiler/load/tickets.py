@@ -2,7 +2,10 @@
 
 The total is exact however the users are spread over the workers (a worker
 with no users asks for nothing): the master grants at most what is left, and a
-grant of 0 tells the worker there is none. Runs under gevent (a Locust worker).
+grant of 0 tells the worker there is none. The worker hears once that its share
+is done, whichever comes last: its last iteration's end, or that grant of 0 (a
+busy master's reply can come after every iteration has ended). Runs under gevent
+(a Locust worker).
 """
 
 from __future__ import annotations
@@ -15,8 +18,14 @@ from profiler.load.merge import WANT
 
 
 class Tickets:
-    def __init__(self, send: Callable[[str, dict[str, int]], None], block: Callable[[], int]) -> None:
-        self._send, self._block = send, block
+    def __init__(
+        self,
+        send: Callable[[str, dict[str, int]], None],
+        block: Callable[[], int],
+        all_done: Callable[[], None],
+    ) -> None:
+        self._send, self._block, self._all_done = send, block, all_done
+        self._told = False
         self.left = 0
         self.taken = 0
         self.finished = 0
@@ -46,10 +55,17 @@ class Tickets:
         waiting, self._waiting = self._waiting, None
         if waiting is not None:
             waiting.set()
+        self._tell_if_done()
 
     def end(self) -> None:
         """An iteration that :meth:`take` gave has ended."""
         self.finished += 1
+        self._tell_if_done()
+
+    def _tell_if_done(self) -> None:
+        if self.all_done and not self._told:
+            self._told = True
+            self._all_done()
 
     @property
     def all_done(self) -> bool:

@@ -67,7 +67,7 @@ class WorkerSide:
     def test_start(self) -> None:
         self.options = LoadOptions.of(self.environment.parsed_options)
         self._collector = Collector(self._call_done, keep=False, arrival_times=True)
-        self.tickets = Tickets(self.send, self._block) if self.options.requests else None
+        self.tickets = Tickets(self.send, self._block, self._finish) if self.options.requests else None
         self._cpu_before = time.process_time()
         self._stack.enter_context(collecting(self._collector))
 
@@ -85,9 +85,7 @@ class WorkerSide:
 
     def iteration_ended(self) -> None:
         if self.tickets is not None:
-            self.tickets.end()
-            if self.tickets.all_done:
-                self._finish()
+            self.tickets.end()  # the last one calls _finish
 
     # --- calls ---------------------------------------------------------------------------------
 
