@@ -77,12 +77,27 @@ def server_share_of_ttft(trace: RequestTrace) -> float | None:
     )
 
 
-def first_content_delivery_ms(recording: CallRecording, truth: dict[str, dict[str, Any]]) -> float | None:
-    """When the first content byte reached this machine (kernel arrival) minus when the server wrote
-    it, both in unix time, in ms; None without a stamp or a stream.
+@dataclass(frozen=True, slots=True)
+class FirstContentDelivery:
+    """When the first content byte reached this machine against when the server wrote it."""
+
+    after_handover_ms: float  # kernel arrival − the server's stamp just before its send
+    write_ms: float  # how long that send took: the bytes left within [its start, its start + this]
+
+    @property
+    def after_write_ms(self) -> float:
+        """Kernel arrival − the end of the server's send: loopback delivery, if the stamp is exact."""
+        return self.after_handover_ms - self.write_ms
+
+
+def first_content_delivery(
+    recording: CallRecording, truth: dict[str, dict[str, Any]]
+) -> FirstContentDelivery | None:
+    """The first content byte's kernel arrival against the server's write of it, both in unix
+    time; None without a stamp or a stream.
 
     The two clocks are one (CLOCK_REALTIME on one machine), so this is loopback delivery plus the
-    server's own lag in stamping its write: it does not depend on how busy the client was.
+    server's own lag between its stamps and the write: it does not depend on how busy the client was.
     """
     first = next(
         (at for at, c in zip(recording.chunk_ready, recording.chunk_choice, strict=True) if c >= 0), None
@@ -96,8 +111,8 @@ def first_content_delivery_ms(recording: CallRecording, truth: dict[str, dict[st
     if index < 0 or math.isnan(recording.read_arrived[index]):
         return None
     arrived = recording.started_at + (recording.read_arrived[index] - recording.entered)
-    written = record["received_at"] + ((record["request_read_ms"] or 0.0) + record["ttft_ms"]) / 1000
-    return (arrived - written) * 1000
+    handed_over = record["received_at"] + ((record["request_read_ms"] or 0.0) + record["ttft_ms"]) / 1000
+    return FirstContentDelivery((arrived - handed_over) * 1000, record.get("ttft_write_ms") or 0.0)
 
 
 def compare_call(trace: RequestTrace, truth: dict[str, dict[str, Any]]) -> Comparison:

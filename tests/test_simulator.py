@@ -305,6 +305,7 @@ def test_ground_truth_line_matches_the_request(instant: SimulatorProcess) -> Non
     assert record["content_chunks"] == 2 * TOKENS
     assert len(record["token_delays_ms"]) == 2 * TOKENS - 1
     assert record["ttft_ms"] >= record["server_wait_ms"] >= 0
+    assert 0 <= record["ttft_write_ms"] < 50  # both ends of the first content's send
     assert 0 <= record["request_read_ms"] < 50
     assert record["response_complete"] is True
     assert record["client_disconnected"] is False

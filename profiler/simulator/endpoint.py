@@ -165,6 +165,8 @@ class Endpoint:
                 handed_over = perf_counter()  # before the write, as the headers are (bookkeeping.py)
                 await _send_body(send, frame)
                 if is_content:
+                    if not record.content_sent:
+                        record.first_content_written = perf_counter()
                     record.content_sent.append(handed_over)
                     last_content = frame
             if plan.fault == "malformed":

@@ -49,6 +49,8 @@ class RequestRecord:
     processing_ms: int | None = None
     headers_sent: float | None = None  # perf_counter right after the headers were written
     content_sent: list[float] = field(default_factory=list)  # perf_counter as each content chunk is written
+    # perf_counter once the first content chunk's send returned: its bytes left in [content_sent[0], this]
+    first_content_written: float | None = None
     output_tokens: int | None = None
     content_kind: str | None = None
     background: bool = False
@@ -88,6 +90,9 @@ class RequestRecord:
             "server_wait_ms": None if self.headers_sent is None else _ms(self.headers_sent - origin),
             "processing_ms": self.processing_ms,
             "ttft_ms": _ms(sent[0] - origin) if self.stream and sent else None,
+            "ttft_write_ms": _ms(self.first_content_written - sent[0])
+            if self.stream and sent and self.first_content_written is not None
+            else None,
             "token_delays_ms": [_ms(later - earlier) for earlier, later in pairwise(sent)],
             "content_chunks": len(sent),
             "output_tokens": self.output_tokens,
