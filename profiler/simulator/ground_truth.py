@@ -47,7 +47,7 @@ class RequestRecord:
     # see the response sooner than the server sent it.
     request_read: float | None = None
     processing_ms: int | None = None
-    headers_sent: float | None = None  # perf_counter right after the headers were written
+    headers_sent: float | None = None  # perf_counter just before the headers are written
     content_sent: list[float] = field(default_factory=list)  # perf_counter as each content chunk is written
     # perf_counter once the first content chunk's send returned: its bytes left in [content_sent[0], this]
     first_content_written: float | None = None
