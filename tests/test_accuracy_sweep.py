@@ -84,8 +84,8 @@ def test_phases_match_ground_truth_serial(tmp_path: Path, delay_ms: int, stream:
         assert comparison.attempts_matched == comparison.attempts_measured == 1
         assert comparison.statuses_equal and comparison.processing_equal
     _check_errors([e for c in comparisons for e in c.server_wait_ms], 1)
-    for recording in recordings:
-        trace = trace_call(recording)
+    traces = [trace_call(recording) for recording in recordings]
+    for trace in traces:
         assert trace.phases["server_wait"] * 1000 >= delay_ms - EARLY_MS
         # The server's own figure (whole ms) is a part of the wait the client saw.
         assert trace.phases["server_wait"] * 1000 >= trace.phases["server_processing"] * 1000 - 1.0
@@ -99,7 +99,6 @@ def test_phases_match_ground_truth_serial(tmp_path: Path, delay_ms: int, stream:
         # has only an upper bound. That happens in the cold first call, and on this 2-core machine in
         # the second call's first round too (its reads still cost ≈ 0.3 ms each); such calls are left
         # out of the comparison, so at least two calls of four must have every gap.
-        traces = [trace_call(recording) for recording in recordings]
         accounted = [(len(t.itl_s), t.itl_unknown) for t in traces]
         assert all(known + unknown == 15 for known, unknown in accounted), accounted
         assert len(itl_errors) % 15 == 0 and len(itl_errors) >= 2 * 15, len(itl_errors)
@@ -110,8 +109,7 @@ def test_phases_match_ground_truth_serial(tmp_path: Path, delay_ms: int, stream:
         assert all(abs(e) <= ITL_MS_SERIAL for e in warm), warm
         # Between the first and the last token the server was sending: waiting for those chunks is
         # download (network), not the process's own contention, when nothing else runs.
-        for recording in recordings:
-            trace = trace_call(recording)
+        for trace in traces:
             record = truth[trace.attempts[-1].x_request_id or ""]
             sending_ms = sum(record["token_delays_ms"])
             if trace.call_id == 1:
