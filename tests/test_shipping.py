@@ -34,7 +34,9 @@ from profiler.monitor.shipping import (
     SplunkHECHandler,
     handlers_from_env,
 )
+from profiler.monitor.shipping._format import ShippingJsonFormatter
 from profiler.monitor.shipping._retry import backoff_delay, outcome_of_status, parse_retry_after
+from profiler.monitor.shipping._snapshot import revive, snapshot
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -391,6 +393,43 @@ def test_formatting_happens_off_the_callers_thread_and_keeps_everything(receiver
     assert "Traceback (most recent call last)" in event["exc_info"]
     assert "KeyError: 'sku-42'" in event["exc_info"]
     assert "test_formatting_happens_off_the_callers_thread" in event["exc_info"]
+
+
+class _TaggedRecord(logging.LogRecord):
+    pass
+
+
+def test_a_waiting_copy_is_nothing_the_garbage_collector_tracks() -> None:
+    """The usual record's copy holds only immutable values, so thousands waiting to be encoded add
+    nothing to the collections in the callers' threads; formatted, it says what the record said."""
+    made: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            made.append(record)
+
+    logger = logging.getLogger("test.snapshot")
+    logger.propagate, keep = False, Keep()
+    logger.addHandler(keep)
+    try:
+        logger.error("call failed: %s after %d ms", "rate_limit", 12, extra={"attempt": 2, "route": "/chat"})
+        logger.error("with a basket", extra={"basket": ["book"]})
+    finally:
+        logger.removeHandler(keep)
+    plain, with_container = made
+    assert gc.is_tracked(plain.__dict__), "the caller's record is tracked (it holds its args tuple)"
+    copied = snapshot(plain)
+    assert not gc.is_tracked(copied)
+    assert list(copied) == list(plain.__dict__), "the same attributes, in the same order"
+    formatter = ShippingJsonFormatter()
+    original, revived = json.loads(formatter.format(plain)), json.loads(formatter.format(revive(copied)))
+    assert revived == original | {"timestamp": revived["timestamp"]}
+    assert revived["message"] == "call failed: rate_limit after 12 ms" and revived["route"] == "/chat"
+    assert gc.is_tracked(snapshot(with_container)), "a container extra is copied, and tracked"
+
+    tagged = _TaggedRecord("x", logging.ERROR, __file__, 1, "n=%d", (3,), None)
+    tagged_copy = revive(snapshot(tagged))
+    assert type(tagged_copy) is _TaggedRecord and tagged_copy.getMessage() == "n=3"
 
 
 # Failure modes -------------------------------------------------------------------------------------

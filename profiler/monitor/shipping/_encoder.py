@@ -18,6 +18,7 @@ from typing import Any
 from ._ledger import Ledger
 from ._quiet import mark_sender_thread, unmark_sender_thread
 from ._secrets import describe
+from ._snapshot import revive
 from .stats import SHUTDOWN
 
 __all__ = ["Encoder"]
@@ -62,7 +63,7 @@ class Encoder:
             failures: list[str] = []
             for record in records:
                 try:
-                    events.append(encode(record))
+                    events.append(encode(revive(record)))
                 except Exception as exc:  # a bad format, an unprintable field: counted, never raised
                     failures.append(describe(exc, self._secrets))
             del encode, records  # hold neither the handler nor the records while waiting

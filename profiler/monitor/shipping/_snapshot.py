@@ -4,8 +4,8 @@ The caller's thread only copies the record's attributes (about a microsecond); t
 formatter runs in the shipper's encoder thread. What could change between the call and
 the formatting is fixed at the call:
 
-- the message's arguments: kept as they are when every one is immutable (the usual
-  ``"%s after %d ms"`` with strings and numbers), else the message is rendered now;
+- the message: rendered now when it has arguments (``msg`` becomes the text, ``args``
+  None), as a formatter would render it; a dict message is copied like an extra;
 - extra fields: immutable values are kept, containers are copied, dataclasses are deep
   copied, and any other object is replaced by its ``str()`` — which is what both a
   JSON formatter (python-json-logger's fallback) and ``%(field)s`` would have written;
@@ -14,8 +14,15 @@ the formatting is fixed at the call:
   thread would have printed (the frames stay alive until the record is formatted,
   normally within ``linger``: tens of milliseconds).
 
-The copy is of the record's own class, so any formatter (JSON or text) formats it as it
-would the original; formatting it sets attributes on the copy, never on the caller's record.
+A plain `LogRecord` is copied to a dict of its attributes, and `revive` makes it a record
+again in the encoder thread; a record of another class is copied to an object of that
+class. Either way any formatter (JSON or text) formats the copy as it would the original,
+and formatting it sets attributes on the copy, never on the caller's record.
+
+Why a dict, and the message rendered at the call: an arguments tuple or a record object
+kept alive is a container the garbage collector tracks. Thousands of them waiting to be
+encoded made the collections that fall in the callers' threads longer, and made full
+collections come sooner; a dict holding only immutable values is never tracked.
 """
 
 from __future__ import annotations
@@ -28,10 +35,9 @@ import enum
 import logging
 import pathlib
 import uuid
-from itertools import islice
 from typing import Any
 
-__all__ = ["snapshot"]
+__all__ = ["Snapshot", "revive", "snapshot"]
 
 # Every attribute a plain LogRecord has, in the order LogRecord.__init__ sets them, plus the two
 # that formatters add to it.
@@ -59,33 +65,49 @@ _IMMUTABLE: frozenset[type] = frozenset(
 )
 _MAX_DEPTH = 16
 
+#: What `snapshot` returns: a plain record's attributes, or a copy of a record of another class.
+Snapshot = dict[str, Any] | logging.LogRecord
 
-def snapshot(record: logging.LogRecord) -> logging.LogRecord:
-    """A record equal to ``record`` for every formatter, safe to format after the caller moved on.
 
-    Raises what ``record.getMessage()`` raises when the message has to be rendered now.
+def snapshot(record: logging.LogRecord) -> Snapshot:
+    """A copy equal to ``record`` for every formatter, safe to format after the caller moved on.
+
+    `revive` turns it back into a record. A plain `LogRecord` with immutable extras is copied
+    to a bare dict of immutable values, which the garbage collector does not track: records
+    waiting to be encoded neither lengthen the collections that happen in the callers'
+    threads nor, outliving them, bring on full ones. Raises what ``record.getMessage()`` raises.
     """
-    state = record.__dict__.copy()
-    msg, args = record.msg, record.args
-    if isinstance(msg, dict):
-        state["msg"] = _frozen(msg, 0)  # JSON formatters merge a dict message into the fields
-    elif type(msg) is not str or (args and not _all_immutable(args)):
-        state["msg"], state["args"] = record.getMessage(), None
-    # Extra fields come after the attributes LogRecord.__init__ set, in insertion order: only
-    # those are looked at (a record whose first attribute is not LogRecord's own is scanned whole).
-    start = len(_PLAIN_RECORD) if next(iter(state), None) == _PLAIN_RECORD[0] else 0
-    for key in list(islice(state, start, None)):
-        value = state[key]
-        if type(value) not in _IMMUTABLE and key not in _RECORD_ATTRIBUTES:
-            state[key] = _frozen(value, 0)
+    copied = {
+        key: value if type(value) in _IMMUTABLE else _frozen_attribute(record, key, value)
+        for key, value in record.__dict__.items()
+    }
+    if record.args and type(record.msg) is str:
+        copied["msg"] = record.getMessage()  # its place in the order kept; `args` is None
+    if type(record) is logging.LogRecord:
+        return copied
     clone = object.__new__(type(record))
-    clone.__dict__ = state
+    clone.__dict__ = copied
     return clone
 
 
-def _all_immutable(args: Any) -> bool:
-    values = args.values() if isinstance(args, dict) else args
-    return _IMMUTABLE.issuperset(map(type, values))
+def revive(copied: Snapshot) -> logging.LogRecord:
+    """The record a `snapshot` was taken of, as it was then, for a formatter to format."""
+    if type(copied) is dict:
+        record = object.__new__(logging.LogRecord)
+        record.__dict__ = copied
+        return record
+    return copied
+
+
+def _frozen_attribute(record: logging.LogRecord, key: str, value: Any) -> Any:
+    if key == "msg":  # not a string
+        return _frozen(value, 0) if isinstance(value, dict) else record.getMessage()
+    if key == "args":
+        # The message is rendered now: the arguments would be a container for the collector.
+        return None if value else value
+    if key in _RECORD_ATTRIBUTES:
+        return value  # exc_info: its traceback's frames do not change once raised
+    return _frozen(value, 0)
 
 
 def _frozen(value: Any, depth: int) -> Any:
