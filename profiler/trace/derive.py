@@ -30,6 +30,9 @@ from profiler.trace.phases import PHASES
 from profiler.trace.recording import AttemptResponse, CallRecording
 
 Event = tuple[float, Step, Outcome, int]
+# A segment while the trace is derived: (phase, start, end, attempt), in raw perf_counter times. A tuple,
+# not a Segment: each is made once, as a Segment of the run's times, at the end.
+_Span = tuple[str, float, float, int | None]
 _CLOSED_BY_CLIENT = "GeneratorExit"
 _SEND_STEPS = (Step.SEND_HEADERS, Step.SEND_BODY)
 _STEP_PHASE: dict[Step, str] = {
@@ -152,7 +155,7 @@ class _Timeline:
     """Appends segments in time order; zero-length ones are dropped."""
 
     def __init__(self, exited: float | None, reads: _Reads, writes: _Writes) -> None:
-        self.segments: list[Segment] = []
+        self.segments: list[_Span] = []
         self.exited = exited
         self.reads = reads
         self.writes = writes
@@ -175,7 +178,7 @@ class _Timeline:
 
     def add(self, phase: str, start: float, end: float, attempt: int | None = None) -> None:
         if end > start:
-            self.segments.append(Segment(phase, start, end, attempt))
+            self.segments.append((phase, start, end, attempt))
 
     def local_until(self, start: float, end: float, attempt: int | None, before_exit: str) -> None:
         """Local time: ``before_exit`` while the SDK call runs, the caller's own after it returned."""
@@ -350,19 +353,19 @@ def _arrival_gaps(
     return gaps, unknown
 
 
-def _sums(segments: Iterable[Segment]) -> dict[str, float]:
+def _sums(segments: Iterable[_Span]) -> dict[str, float]:
     totals: dict[str, float] = defaultdict(float)
-    for segment in segments:
-        totals[segment.phase] += segment.length
+    for phase, start, end, _ in segments:
+        totals[phase] += end - start
     return totals
 
 
-def _ttft_parts(segments: list[Segment], until: float) -> dict[str, float]:
+def _ttft_parts(segments: list[_Span], until: float) -> dict[str, float]:
     parts = dict.fromkeys(TTFT_PARTS, 0.0)
-    for segment in segments:
-        if segment.start >= until:
+    for phase, start, end, _ in segments:
+        if start >= until:
             break
-        parts[_TTFT_PART[segment.phase]] += min(segment.end, until) - segment.start
+        parts[_TTFT_PART[phase]] += min(end, until) - start
     return parts
 
 
@@ -420,9 +423,9 @@ def trace_call(recording: CallRecording, origin: float = 0.0) -> RequestTrace:
     phases["server_processing"] = sum(reported) / 1000.0 if reported else None
     phases = {phase.name: phases[phase.name] for phase in PHASES}  # table order
     per_attempt: dict[int, dict[str, float]] = defaultdict(lambda: defaultdict(float))
-    for segment in segments:
-        if segment.attempt is not None:
-            per_attempt[segment.attempt][segment.phase] += segment.length
+    for phase, start, stop, attempt_index in segments:
+        if attempt_index is not None:
+            per_attempt[attempt_index][phase] += stop - start
 
     error_kind = recording.error_kind
     traces = [attempt.trace for attempt in attempts]
@@ -463,7 +466,7 @@ def trace_call(recording: CallRecording, origin: float = 0.0) -> RequestTrace:
         operation=recording.operation,
         api=recording.api,
         attempts=traces,
-        segments=[Segment(s.phase, s.start - origin, s.end - origin, s.attempt) for s in segments],
+        segments=[Segment(phase, start - origin, stop - origin, at) for phase, start, stop, at in segments],
         phases=phases,
         cpu_s=recording.cpu_s,
         error_kind=error_kind,
