@@ -8,17 +8,26 @@ threaded) in front of the `instant` simulator:
   (every call recorded, metrics, error log; the derivation and the metrics happen
   in the monitor's worker thread, after the request);
 - `chat`: `profiler.app`'s `/chat` (validation, the trace derived in the request
-  for the timing breakdown it answers with, metrics, the bigger JSON answer).
+  for the timing breakdown it answers with, metrics, the bigger JSON answer);
+- `chat-bare`: `/chat`'s own work without the profiler — the same body parsing and
+  checks, the same SDK call and an answer of the same shape without its timing — so
+  that `chat/chat-bare` is what recording and answering with the timing cost `/chat`,
+  and `chat-bare/bare` what `/chat` does for itself.
 
 Requests go one at a time, each round visiting the three apps in a fresh random
 order, so drifts of the machine fall on all alike. Reported: each app's median
 latency, the ratio of medians to `bare`, and the spread of that ratio over blocks
 of rounds (median [p25 – p75]).
 
-    python benchmarks/chat_overhead.py [--requests 600] [--scenario instant]
+    python benchmarks/chat_overhead.py [--requests 600] [--scenario instant] [--thread-cpu]
 
-Target (issue #12): ≤ 1.03 for both. With `--scenario default` (a realistic upstream) the
-fixed cost per request is measured against a realistic latency.
+`--thread-cpu` measures the same three apps in process instead, through Flask's test
+client (no sockets on the app's side), and reports each request's CPU time in the
+thread that served it (median), and what `monitored` and `chat` add to `bare`: the
+work the request pays for itself, without the wall-clock effects of other threads.
+
+Target (issue #12): ≤ 1.03 for `monitored` and for `chat`. With `--scenario default` (a
+realistic upstream) the fixed cost per request is measured against a realistic latency.
 """
 
 from __future__ import annotations
@@ -36,7 +45,9 @@ from flask import Flask, jsonify, request
 from werkzeug.serving import make_server
 
 import profiler.monitor
-from profiler.app import create_app
+from profiler.app import _complete, create_app
+from profiler.monitor.chat_input import parse_chat_input
+from profiler.monitor.json_body import parse_json_body
 from profiler.monitor.metrics import ServiceMetrics
 from profiler.monitor.telemetry import Telemetry
 from profiler.simulator import SimulatorProcess, load_scenario
@@ -57,6 +68,19 @@ def bare_app(client: openai.OpenAI, name: str = "bare") -> Flask:
     return app
 
 
+def chat_bare_app(client: openai.OpenAI) -> Flask:
+    app = Flask("chat-bare")
+
+    @app.post("/chat")
+    def chat():  # type: ignore[no-untyped-def]
+        chat = parse_chat_input(parse_json_body(request.get_data(cache=False)), MODEL)
+        answer = _complete(client, chat)
+        usage = {"input_tokens": None, "output_tokens": None}
+        return jsonify(id=None, request_id=None, **answer, usage=usage)
+
+    return app
+
+
 def monitored_app(client: openai.OpenAI) -> Flask:
     app = bare_app(client, "monitored")
     telemetry = Telemetry(metrics=ServiceMetrics(), error_stream=None)  # as the default, own registry
@@ -68,6 +92,28 @@ def serve(app: Flask) -> str:
     server = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return f"http://127.0.0.1:{server.server_port}/chat"
+
+
+def thread_cpu(apps: dict[str, Flask], requests: int, rng: random.Random) -> None:
+    clients = {name: app.test_client() for name, app in apps.items()}
+    for _ in range(30):
+        for client in clients.values():
+            assert client.post("/chat", json={"prompt": "Two books?"}).status_code == 200
+    cpu_us: dict[str, list[float]] = {name: [] for name in clients}
+    names = list(clients)
+    for _ in range(requests):
+        rng.shuffle(names)
+        for name in names:
+            began = time.thread_time_ns()
+            answer = clients[name].post("/chat", json={"prompt": "Two books?"})
+            cpu_us[name].append((time.thread_time_ns() - began) / 1000)
+            assert answer.status_code == 200
+    medians = {name: statistics.median(values) for name, values in cpu_us.items()}
+    print(f"{requests} requests per app in process (Flask's test client), random order each round")
+    for name, median in medians.items():
+        extra = "" if name == "bare" else f"  (+{median - medians['bare']:.0f} µs over bare)"
+        print(f"{name:>10}: request thread CPU median {median:.0f} µs{extra}")
+    print(f"chat over chat-bare: +{medians['chat'] - medians['chat-bare']:.0f} µs")
 
 
 def spread(values: list[float]) -> str:
@@ -83,16 +129,31 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=600, help="requests per app (default: 600)")
     parser.add_argument("--scenario", default="instant", help="simulator scenario (default: instant)")
     parser.add_argument(
+        "--thread-cpu",
+        action="store_true",
+        help="measure each request's CPU time in its own thread, in process, instead of latency",
+    )
+    parser.add_argument(
         "--blocks", type=int, default=10, help="blocks of rounds for the spread (default: 10)"
     )
     args = parser.parse_args()
     rng = random.Random(12)
     with SimulatorProcess(load_scenario(args.scenario)) as simulator:
         sdk = openai.OpenAI(base_url=simulator.base_url, api_key="sk-bench", max_retries=0)
+        if args.thread_cpu:
+            apps = {
+                "bare": bare_app(sdk),
+                "monitored": monitored_app(sdk),
+                "chat": create_app(sdk),
+                "chat-bare": chat_bare_app(sdk),
+            }
+            thread_cpu(apps, args.requests, rng)
+            return
         urls = {
             "bare": serve(bare_app(sdk)),
             "monitored": serve(monitored_app(sdk)),
             "chat": serve(create_app(sdk)),
+            "chat-bare": serve(chat_bare_app(sdk)),
         }
         latencies: dict[str, list[float]] = {name: [] for name in urls}
         names = list(urls)
@@ -110,18 +171,19 @@ def main() -> None:
     print(
         f"{args.requests} requests per app, random order each round, {args.scenario} scenario, loopback HTTP"
     )
-    for name in ("bare", "monitored", "chat"):
+    for name in urls:
         p90 = sorted(latencies[name])[int(len(latencies[name]) * 0.9)]
         print(f"{name:>10}: median {medians[name] * 1000:.3f} ms, p90 {p90 * 1000:.3f} ms")
     size = max(1, args.requests // args.blocks)
-    for name in ("monitored", "chat"):
+    pairs = (("monitored", "bare"), ("chat", "bare"), ("chat", "chat-bare"), ("chat-bare", "bare"))
+    for name, reference in pairs:
         blocks = [
             statistics.median(latencies[name][i : i + size])
-            / statistics.median(latencies["bare"][i : i + size])
+            / statistics.median(latencies[reference][i : i + size])
             for i in range(0, args.requests - size + 1, size)
         ]
-        ratio = medians[name] / medians["bare"]
-        print(f"{name}/bare ratio: {ratio:.3f} (blocks of {size}: {spread(blocks)})")
+        ratio = medians[name] / medians[reference]
+        print(f"{name}/{reference} ratio: {ratio:.3f} (blocks of {size}: {spread(blocks)})")
 
 
 if __name__ == "__main__":
