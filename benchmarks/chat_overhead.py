@@ -1,6 +1,6 @@
 """/chat with our instrumentation, and a user's route with the one-line monitor, against a bare route.
 
-Three apps run in this process on real loopback HTTP servers (werkzeug,
+Four apps run in this process on real loopback HTTP servers (werkzeug,
 threaded) in front of the `instant` simulator:
 
 - `bare`: a Flask route calling the SDK and returning the text (no profiler at all);
@@ -14,16 +14,16 @@ threaded) in front of the `instant` simulator:
   that `chat/chat-bare` is what recording and answering with the timing cost `/chat`,
   and `chat-bare/bare` what `/chat` does for itself.
 
-Requests go one at a time, each round visiting the three apps in a fresh random
+Requests go one at a time, each round visiting the four apps in a fresh random
 order, so drifts of the machine fall on all alike. Reported: each app's median
 latency, the ratio of medians to `bare`, and the spread of that ratio over blocks
 of rounds (median [p25 – p75]).
 
     python benchmarks/chat_overhead.py [--requests 600] [--scenario instant] [--thread-cpu]
 
-`--thread-cpu` measures the same three apps in process instead, through Flask's test
+`--thread-cpu` measures the same four apps in process instead, through Flask's test
 client (no sockets on the app's side), and reports each request's CPU time in the
-thread that served it (median), and what `monitored` and `chat` add to `bare`: the
+thread that served it (median), and what each adds to `bare`: the
 work the request pays for itself, without the wall-clock effects of other threads.
 
 Target (issue #12): ≤ 1.03 for `monitored` and for `chat`. With `--scenario default` (a
