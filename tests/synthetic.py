@@ -96,6 +96,6 @@ def shifted(trace: RequestTrace, seconds: float, call_id: int) -> RequestTrace:
         call_id=call_id,
         start=trace.start + seconds,
         end=trace.end + seconds,
-        segments=[replace(s, start=s.start + seconds, end=s.end + seconds) for s in trace.segments],
+        segments=[s._replace(start=s.start + seconds, end=s.end + seconds) for s in trace.segments],
         attempts=[replace(a, start=a.start + seconds, end=a.end + seconds) for a in trace.attempts],
     )

@@ -19,21 +19,19 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left, bisect_right
-from collections import defaultdict
-from collections.abc import Iterable
 from itertools import groupby
 
-from profiler.trace.events import Outcome, Step, decode
+from profiler.trace.events import Outcome, Step, encode
 from profiler.trace.kinds import STREAM_INTERRUPTED, kind_of_status, kind_of_transport_failure
 from profiler.trace.model import AttemptTrace, RequestTrace, Segment
 from profiler.trace.phases import PHASES
 from profiler.trace.recording import AttemptResponse, CallRecording
 
-Event = tuple[float, Step, Outcome, int]
 # A segment while the trace is derived: (phase, start, end, attempt), in raw perf_counter times. A tuple,
 # not a Segment: each is made once, as a Segment of the run's times, at the end.
 _Span = tuple[str, float, float, int | None]
 _CLOSED_BY_CLIENT = "GeneratorExit"
+_PHASE_NAMES = tuple(phase.name for phase in PHASES)
 _SEND_STEPS = (Step.SEND_HEADERS, Step.SEND_BODY)
 _STEP_PHASE: dict[Step, str] = {
     Step.CONNECT: "connect",
@@ -51,52 +49,73 @@ _TTFT_PART = {phase.name: phase.name for phase in PHASES if phase.leaf} | {
 TTFT_PARTS: tuple[str, ...] = tuple(dict.fromkeys(_TTFT_PART.values()))
 
 
-def _split_attempts(recording: CallRecording) -> list[list[Event]]:
-    segments: list[list[Event]] = []
+# For the one pass over a call's events: each code's step, and its outcome as a plain int.
+_STEP_OF: dict[int, tuple[Step, int]] = {
+    encode(step, outcome): (step, int(outcome)) for step in Step for outcome in Outcome
+}
+_ATTEMPT, _CONNECT = Step.ATTEMPT, Step.CONNECT
+_SEND_HEADERS, _SEND_BODY = Step.SEND_HEADERS, Step.SEND_BODY
+_RECEIVE_HEADERS, _RECEIVE_BODY = Step.RECEIVE_HEADERS, Step.RECEIVE_BODY
+_STARTED, _FAILED = int(Outcome.STARTED), int(Outcome.FAILED)
+
+
+def _read_attempts(recording: CallRecording) -> list[_Attempt]:
+    """The call's events sorted into attempts (each begins at our request hook's mark), in one pass."""
+    attempts: list[_Attempt] = []
+    attempt: _Attempt | None = None
+    opened: dict[Step, float] = {}
+    failures = recording.failures
+    step_of = _STEP_OF
     for index, (at, code) in enumerate(zip(recording.times, recording.codes, strict=True)):
-        step, outcome = decode(code)
-        if step is Step.ATTEMPT:
-            segments.append([])
-        if segments:
-            segments[-1].append((at, step, outcome, index))
-    return segments
+        step, outcome = step_of[code]
+        if step is _ATTEMPT:
+            attempt = _Attempt(at)
+            attempts.append(attempt)
+            opened = {}
+            continue
+        if attempt is None:
+            continue
+        attempt.end = attempt.trace.end = at
+        if step not in _STEP_PHASE:
+            continue
+        if outcome == _STARTED:
+            opened.setdefault(step, at)
+            if step is _CONNECT:
+                attempt.connected = True
+            continue
+        attempt.spans.append((opened.pop(step, at), at, step))
+        trace = attempt.trace
+        if outcome == _FAILED:
+            if failures.get(index) == _CLOSED_BY_CLIENT:
+                continue  # the SDK closed a finished stream ([DONE] seen): not a failure
+            if trace.failed_step is None:
+                trace.failed_step = step.name.lower()
+                trace.error_type = failures.get(index, "Error")
+                trace.error_kind = kind_of_transport_failure(trace.error_type)
+            continue
+        if step is _SEND_HEADERS or step is _SEND_BODY:
+            trace.sent = at
+        elif step is _RECEIVE_HEADERS:
+            trace.headers_end = at
+        elif step is _RECEIVE_BODY:
+            trace.body_end = at
+    for attempt in attempts:
+        if attempt.spans:
+            attempt.spans.sort()
+            attempt.trace.reused_connection = not attempt.connected
+    return attempts
 
 
 class _Attempt:
     """One attempt's events sorted into step spans (raw perf_counter times)."""
 
-    def __init__(self, events: list[Event], failures: dict[int, str]) -> None:
-        self.start, self.end = events[0][0], events[-1][0]
+    __slots__ = ("connected", "end", "opaque", "spans", "start", "trace")
+
+    def __init__(self, start: float) -> None:
+        self.start = self.end = start
         self.spans: list[tuple[float, float, Step]] = []
-        self.trace = AttemptTrace(start=self.start, end=self.end)
-        opened: dict[Step, float] = {}
-        connected = False
-        for at, step, outcome, index in events[1:]:
-            if step not in _STEP_PHASE:
-                continue
-            if outcome is Outcome.STARTED:
-                opened.setdefault(step, at)
-                connected |= step is Step.CONNECT
-                continue
-            began = opened.pop(step, at)
-            self.spans.append((began, at, step))
-            if outcome is Outcome.FAILED:
-                if failures.get(index) == _CLOSED_BY_CLIENT:
-                    continue  # the SDK closed a finished stream ([DONE] seen): not a failure
-                if self.trace.failed_step is None:
-                    self.trace.failed_step = step.name.lower()
-                    self.trace.error_type = failures.get(index, "Error")
-                    self.trace.error_kind = kind_of_transport_failure(self.trace.error_type)
-                continue
-            if step in (Step.SEND_HEADERS, Step.SEND_BODY):
-                self.trace.sent = at
-            elif step is Step.RECEIVE_HEADERS:
-                self.trace.headers_end = at
-            elif step is Step.RECEIVE_BODY:
-                self.trace.body_end = at
-        self.spans.sort()
-        if self.spans:
-            self.trace.reused_connection = not connected
+        self.trace = AttemptTrace(start=start, end=start)
+        self.connected = False
         self.opaque = False  # its transport reported no steps: only its start and its headers are known
 
     def apply(self, response: AttemptResponse) -> None:
@@ -353,13 +372,6 @@ def _arrival_gaps(
     return gaps, unknown
 
 
-def _sums(segments: Iterable[_Span]) -> dict[str, float]:
-    totals: dict[str, float] = defaultdict(float)
-    for phase, start, end, _ in segments:
-        totals[phase] += end - start
-    return totals
-
-
 def _ttft_parts(segments: list[_Span], until: float) -> dict[str, float]:
     parts = dict.fromkeys(TTFT_PARTS, 0.0)
     for phase, start, end, _ in segments:
@@ -372,10 +384,12 @@ def _ttft_parts(segments: list[_Span], until: float) -> dict[str, float]:
 def _shift(trace: AttemptTrace, origin: float) -> None:
     trace.start -= origin
     trace.end -= origin
-    for name in ("sent", "headers_end", "body_end"):
-        value = getattr(trace, name)
-        if value is not None:
-            setattr(trace, name, value - origin)
+    if trace.sent is not None:
+        trace.sent -= origin
+    if trace.headers_end is not None:
+        trace.headers_end -= origin
+    if trace.body_end is not None:
+        trace.body_end -= origin
 
 
 def trace_call(recording: CallRecording, origin: float = 0.0) -> RequestTrace:
@@ -383,7 +397,7 @@ def trace_call(recording: CallRecording, origin: float = 0.0) -> RequestTrace:
 
     Pure, and safe on unfinished calls (a run interrupted mid-call).
     """
-    attempts = [_Attempt(events, recording.failures) for events in _split_attempts(recording)]
+    attempts = _read_attempts(recording)
     for response in recording.responses:
         if 0 <= response.attempt < len(attempts):
             attempts[response.attempt].apply(response)
@@ -415,20 +429,19 @@ def trace_call(recording: CallRecording, origin: float = 0.0) -> RequestTrace:
             timeline.local_until(data_end, end, None, "local_post")
     segments = timeline.segments
 
-    sums = _sums(segments)
-    phases: dict[str, float | None] = {
-        phase.name: sums.get(phase.name, 0.0) for phase in PHASES if phase.leaf
-    }
-    reported = [a.trace.processing_ms for a in attempts if a.trace.processing_ms is not None]
-    phases["server_processing"] = sum(reported) / 1000.0 if reported else None
-    phases = {phase.name: phases[phase.name] for phase in PHASES}  # table order
-    per_attempt: dict[int, dict[str, float]] = defaultdict(lambda: defaultdict(float))
-    for phase, start, stop, attempt_index in segments:
+    traces = [attempt.trace for attempt in attempts]
+    sums: dict[str, float] = {}
+    for phase, start, stop, attempt_index in segments:  # the call's totals and each attempt's share
+        sums[phase] = sums.get(phase, 0.0) + (stop - start)
         if attempt_index is not None:
-            per_attempt[attempt_index][phase] += stop - start
+            shares = traces[attempt_index].phases
+            shares[phase] = shares.get(phase, 0.0) + (stop - start)
+    phases: dict[str, float | None] = dict.fromkeys(_PHASE_NAMES, 0.0)  # table order
+    phases.update(sums)
+    reported = [trace.processing_ms for trace in traces if trace.processing_ms is not None]
+    phases["server_processing"] = sum(reported) / 1000.0 if reported else None
 
     error_kind = recording.error_kind
-    traces = [attempt.trace for attempt in attempts]
     if traces and error_kind is not None:
         last = traces[-1]
         # The last attempt failed the way the caller saw it: a 200 whose body was not JSON, or a
@@ -452,8 +465,7 @@ def trace_call(recording: CallRecording, origin: float = 0.0) -> RequestTrace:
         if per_choice > 1:
             tpot = (end - recording.entered - ttft) / (per_choice - 1)
 
-    for index, trace in enumerate(traces):
-        trace.phases = dict(per_attempt.get(index, {}))
+    for trace in traces:
         _shift(trace, origin)
     return RequestTrace(
         call_id=recording.call_id,
