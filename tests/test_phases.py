@@ -55,9 +55,10 @@ class Timeline:
         return t
 
     def respond(self, attempt: int, status: int, processing_ms: float | None = None) -> Timeline:
-        self.recording.responses.append(
-            AttemptResponse(attempt, status, f"req_{attempt}", processing_ms, None)
-        )
+        headers = {"x-request-id": f"req_{attempt}"}
+        if processing_ms is not None:
+            headers["openai-processing-ms"] = str(processing_ms)
+        self.recording.responses.append(AttemptResponse(attempt, status, headers=headers))
         return self
 
     def exit(self, at_ms: float) -> CallRecording:
@@ -432,7 +433,7 @@ def test_an_attempt_through_a_transport_without_steps_is_network_until_its_heade
     # litellm's aiohttp transport (or a mock) reports no httpcore step: the attempt's start and the
     # moment its headers reached the client are all there is. That time is network, not local_post.
     timeline = Timeline().attempt(2.0)
-    timeline.recording.responses.append(AttemptResponse(0, 200, "req_0", None, None, at=0.0302))
+    timeline.recording.responses.append(AttemptResponse(0, 200, at=0.0302, headers={"x-request-id": "req_0"}))
     trace = trace_call(timeline.exit(31.0))
     assert_tiles(trace)
     assert ms(trace.phases["local_pre"]) == 2.0

@@ -14,9 +14,10 @@ Where it hooks in, and why there:
   and which method it was. A method that calls another is still one call.
 * The SDK's HTTP client (``httpx2``) gets a request hook that marks each
   attempt and sets httpcore's ``trace`` extension, so every connect/TLS/send/
-  wait/download step is timestamped, and a response hook that keeps the status,
-  ``x-request-id``, ``openai-processing-ms`` and ``retry-after`` of each
-  attempt. No other header is read.
+  wait/download step is timestamped, and a response hook that keeps each
+  attempt's status and headers. Of those, ``x-request-id``,
+  ``openai-processing-ms`` and ``retry-after`` are read when the call is
+  derived, off the request's path; no other header is read.
 * ``Stream.__init__`` / ``AsyncStream.__init__``: a stream of a recorded
   response gets its iterator replaced by one that times each chunk, however
   late it is built (a raw response parsed later included); ``_parse`` of a
@@ -122,33 +123,14 @@ def _start_attempt(request: Any, make_tracer: Callable[..., Any]) -> None:
     request.extensions["trace"] = make_tracer(recording, request.extensions.get("trace"))
 
 
-_KEPT_HEADERS = frozenset({b"x-request-id", b"openai-processing-ms", b"retry-after"})
-
-
 def _keep_response(response: Any) -> None:
     recording = _current_call.get()
     if recording is None:
         return
     at = time.perf_counter()
-    kept: dict[bytes, str] = {}
-    for name, value in response.headers.raw:  # one pass, not one case-folding scan per header
-        lowered = name.lower()
-        if lowered in _KEPT_HEADERS:
-            kept[lowered] = value.decode("latin-1")
-    processing = kept.get(b"openai-processing-ms")
-    try:
-        processing_ms = float(processing) if processing is not None else None
-    except ValueError:
-        processing_ms = None
+    # Its headers are read when the call is derived, after the request that made it.
     recording.responses.append(
-        AttemptResponse(
-            attempt=recording.attempts - 1,
-            status=response.status_code,
-            x_request_id=kept.get(b"x-request-id"),
-            processing_ms=processing_ms,
-            retry_after=kept.get(b"retry-after"),
-            at=at,
-        )
+        AttemptResponse(recording.attempts - 1, response.status_code, at, response.headers)
     )
     response.extensions[RECORDING_KEY] = recording
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from array import array
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from itertools import count
 
@@ -21,16 +21,34 @@ _NO_STAMP = float("nan")
 
 @dataclass(slots=True)
 class AttemptResponse:
-    """What one attempt's response headers said (no header values beyond these)."""
+    """One attempt's response: its status when the headers came, and the three headers we read.
+
+    The headers are kept as the HTTP client handed them over and read when the call is derived
+    (in the monitor's worker, not in the request that made the call); no other header is read."""
 
     attempt: int  # index of the attempt these headers belong to
     status: int
-    x_request_id: str | None
-    processing_ms: float | None
-    retry_after: str | None
     # perf_counter when the HTTP client handed the headers over: the only timing of an attempt
     # through a transport that reports no steps (litellm's aiohttp transport, a mock transport).
     at: float | None = None
+    headers: Mapping[str, str] | None = None  # case-insensitive, as httpx's are
+
+    @property
+    def x_request_id(self) -> str | None:
+        return None if self.headers is None else self.headers.get("x-request-id")
+
+    @property
+    def processing_ms(self) -> float | None:
+        """openai-processing-ms, when the server sent a number."""
+        value = None if self.headers is None else self.headers.get("openai-processing-ms")
+        try:
+            return float(value) if value is not None else None
+        except ValueError:
+            return None
+
+    @property
+    def retry_after(self) -> str | None:
+        return None if self.headers is None else self.headers.get("retry-after")
 
 
 @dataclass(init=False, eq=False)
