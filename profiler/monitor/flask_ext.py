@@ -96,7 +96,7 @@ class Monitor:
             "http_method": current.method,
             "http_route": rule.rule if rule is not None else "",
         }
-        scope = request_scope(self.telemetry, fields).__enter__()
+        scope = request_scope(self._telemetry, fields).__enter__()  # type: ignore[arg-type]  # init_app set it
         current.environ[_STATE] = (scope, fields, started)
 
     def _end(self, response: Response) -> Response:
@@ -104,7 +104,7 @@ class Monitor:
         if state is not None:
             _, fields, started = state
             seconds = time.perf_counter() - started
-            self.telemetry.observe_request(
+            self._telemetry.observe_request(  # type: ignore[union-attr]  # init_app set it
                 fields["http_method"], fields["http_route"], response.status_code, seconds
             )
             response.headers[self.request_id_header] = fields["http_request_id"]

@@ -393,19 +393,27 @@ def collecting(collector: Collector | None = None) -> Iterator[Collector]:
         _active_collector = previous
 
 
-@contextmanager
-def collecting_here(collector: Collector | None = None) -> Iterator[Collector]:
+class collecting_here:  # a context manager, named like one written as a function
     """Record the calls made in this context only (this thread or task), e.g. one web request.
 
-    Unlike :func:`collecting`, concurrent requests each get their own collector.
+    Unlike :func:`collecting`, concurrent requests each get their own collector. A class rather
+    than a generator: a monitored service enters it on every request.
     """
-    install()
-    collector = collector or Collector()
-    token = _local_collector.set(collector)
-    try:
-        yield collector
-    finally:
-        _local_collector.reset(token)
+
+    __slots__ = ("_token", "collector")
+
+    def __init__(self, collector: Collector | None = None) -> None:
+        install()
+        self.collector = collector or Collector()
+        self._token: Token[Collector | None] | None = None
+
+    def __enter__(self) -> Collector:
+        self._token = _local_collector.set(self.collector)
+        return self.collector
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._token is not None
+        _local_collector.reset(self._token)
 
 
 __all__ = [
