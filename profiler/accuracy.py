@@ -23,7 +23,7 @@ import httpx2
 import openai
 
 from profiler.simulator import Scenario, SimulatorProcess
-from profiler.trace.derive import trace_call
+from profiler.trace.derive import itl_by_gap, trace_call
 from profiler.trace.instrument import collecting
 from profiler.trace.model import RequestTrace
 from profiler.trace.recording import CallRecording, Collector
@@ -115,7 +115,11 @@ def first_content_delivery(
     return FirstContentDelivery((arrived - handed_over) * 1000, record.get("ttft_write_ms") or 0.0)
 
 
-def compare_call(trace: RequestTrace, truth: dict[str, dict[str, Any]]) -> Comparison:
+def compare_call(
+    trace: RequestTrace, truth: dict[str, dict[str, Any]], itl_gaps: list[float | None] | None = None
+) -> Comparison:
+    """``itl_gaps``: the call's gaps in place (`itl_by_gap`), so that the known ones of a call with
+    unknown gaps still line up with the truth's; without them such a call's ITL is not compared."""
     comparison = Comparison(trace.call_id, len(trace.attempts), 0)
     for attempt in trace.attempts:
         record = truth.get(attempt.x_request_id or "")
@@ -141,13 +145,17 @@ def compare_call(trace: RequestTrace, truth: dict[str, dict[str, Any]]) -> Compa
         for delay in record["token_delays_ms"]:
             sent_at.append(sent_at[-1] + delay)
         truth_gaps = _per_choice_gaps(sent_at, trace.n)
-        if not trace.itl_unknown:  # with gaps left out, the rest no longer line up with the truth's
+        if itl_gaps is not None:
+            comparison.itl_ms = [
+                m * 1000 - t for m, t in zip(itl_gaps, truth_gaps, strict=False) if m is not None
+            ]
+        elif not trace.itl_unknown:  # with gaps left out, the rest no longer line up with the truth's
             comparison.itl_ms = [m * 1000 - t for m, t in zip(trace.itl_s, truth_gaps, strict=False)]
     return comparison
 
 
 def compare_run(recordings: list[CallRecording], truth: dict[str, dict[str, Any]]) -> list[Comparison]:
-    return [compare_call(trace_call(rec), truth) for rec in recordings]
+    return [compare_call(trace_call(rec), truth, itl_by_gap(rec)) for rec in recordings]
 
 
 class SdkSleepLog(logging.Handler):

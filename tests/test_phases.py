@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from profiler.trace.derive import TTFT_PARTS, trace_call
+from profiler.trace.derive import TTFT_PARTS, itl_by_gap, trace_call
 from profiler.trace.events import ATTEMPT_STARTED, trace_code
 from profiler.trace.model import RequestTrace
 from profiler.trace.phases import LEAVES, LOCAL_PHASES, NETWORK_PHASES, PHASE_BY_NAME, Group
@@ -341,6 +341,10 @@ def test_no_stamp_leaves_the_wait_as_it_was_seen() -> None:
 
 def _stamped_stream(arrivals: list[float], handed: list[float], exact: list[bool]) -> RequestTrace:
     """A stream whose content chunks arrived at ``arrivals`` but were handed over at ``handed`` (ms)."""
+    return trace_call(_stamped_stream_recording(arrivals, handed, exact))
+
+
+def _stamped_stream_recording(arrivals: list[float], handed: list[float], exact: list[bool]) -> CallRecording:
     timeline = Timeline(stream=True, n=1).attempt(1.0)
     timeline.event(1.0, "http11.send_request_headers.started").event(
         1.1, "http11.send_request_headers.complete"
@@ -362,7 +366,7 @@ def _stamped_stream(arrivals: list[float], handed: list[float], exact: list[bool
     recording.chunk_requested.append(asked / 1000)
     recording.stream_ended = (asked + 0.1) / 1000
     recording.stream_finished_choices = 1
-    return trace_call(recording)
+    return recording
 
 
 def test_itl_comes_from_arrivals_when_the_caller_reads_in_bunches() -> None:
@@ -427,6 +431,20 @@ def test_a_buffer_read_before_it_was_complete_keeps_no_arrival() -> None:
     assert trace.ttft_bounded
     assert [round(ms(g), 3) for g in trace.itl_s] == [10.0]  # 3 → 4: both exact
     assert trace.itl_unknown == 2
+
+
+def test_unknown_gaps_keep_their_places_for_a_comparison_with_the_server() -> None:
+    # Chunk 2's read is inexact (its kernel buffer took in a later write): its arrival is only a bound,
+    # so the gaps 1 → 2 and 2 → 3 are unknown; 3 → 4 is known, and it is the third gap, not the first.
+    recording = _stamped_stream_recording(
+        [70, 80, 90, 100], [70.5, 90.6, 90.7, 100.9], [True, False, True, True]
+    )
+    gaps = itl_by_gap(recording)
+    assert gaps is not None and [None if g is None else round(ms(g), 3) for g in gaps] == [None, None, 10.0]
+    trace = trace_call(recording)
+    assert [round(ms(g), 3) for g in trace.itl_s] == [10.0] and trace.itl_unknown == 2
+    unstamped = Timeline(stream=True, n=1).attempt(0.0).respond(0, 200).exit(1.0)
+    assert itl_by_gap(unstamped) is None
 
 
 def test_an_attempt_through_a_transport_without_steps_is_network_until_its_headers() -> None:

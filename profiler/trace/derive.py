@@ -349,14 +349,12 @@ def _chunk_arrivals(recording: CallRecording, reads: _Reads) -> list[tuple[int, 
     return arrivals
 
 
-def _arrival_gaps(
-    arrivals: list[tuple[int, int | None, float | None]], reads: _Reads
-) -> tuple[list[float], int]:
-    """Gaps per choice between the arrivals of successive output chunks, and how many were unknown.
+def _arrival_gaps(arrivals: list[tuple[int, int | None, float | None]], reads: _Reads) -> list[float | None]:
+    """Gaps per choice between the arrivals of successive output chunks, in arrival order; None where
+    a gap is unknown (the kernel merged the writes, so an arrival is only an upper bound).
 
     Two chunks of one exact read were written together: a gap of 0."""
-    gaps: list[float] = []
-    unknown = 0
+    gaps: list[float | None] = []
     last_by_choice: dict[int, tuple[int | None, float | None]] = {}
     for choice, read, arrived in arrivals:
         if choice not in last_by_choice:
@@ -366,10 +364,18 @@ def _arrival_gaps(
         if read is not None and read == previous_read and reads.exact[read]:
             gaps.append(0.0)
         elif arrived is None or previous is None:
-            unknown += 1
+            gaps.append(None)
         else:
             gaps.append(arrived - previous)
-    return gaps, unknown
+    return gaps
+
+
+def itl_by_gap(recording: CallRecording) -> list[float | None] | None:
+    """Every inter-token gap of a streamed call from arrival times, in order, None where unknown;
+    None without arrival times. ``RequestTrace.itl_s`` holds the known ones, ``itl_unknown`` counts
+    the rest: this keeps their places, to line them up with what a server says it sent."""
+    reads = _Reads(recording)
+    return _arrival_gaps(_chunk_arrivals(recording, reads), reads) if reads.stamped else None
 
 
 def _ttft_parts(segments: list[_Span], until: float) -> dict[str, float]:
@@ -452,7 +458,11 @@ def trace_call(recording: CallRecording, origin: float = 0.0) -> RequestTrace:
 
     first_content, itl_seen, content_chunks = _content_timing(recording)
     arrivals = _chunk_arrivals(recording, reads) if reads.stamped else []
-    itl, itl_unknown = _arrival_gaps(arrivals, reads) if reads.stamped else (itl_seen, 0)
+    itl, itl_unknown = itl_seen, 0
+    if reads.stamped:
+        gaps = _arrival_gaps(arrivals, reads)
+        itl = [gap for gap in gaps if gap is not None]
+        itl_unknown = len(gaps) - len(itl)
     ttft = None if first_content is None else first_content - recording.entered
     # The first content's arrival is lost when the kernel merged it with a later round of chunks.
     ttft_bounded = bool(arrivals) and arrivals[0][1] is not None and arrivals[0][2] is None
