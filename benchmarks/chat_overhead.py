@@ -1,27 +1,29 @@
 """/chat with our instrumentation, and a user's route with the one-line monitor, against a bare route.
 
-Four apps run in this process on real loopback HTTP servers (werkzeug,
-threaded) in front of the `instant` simulator:
+Four apps (five routes) run in this process on real loopback HTTP servers
+(werkzeug, threaded) in front of the `instant` simulator:
 
 - `bare`: a Flask route calling the SDK and returning the text (no profiler at all);
 - `monitored`: the very same route with `profiler.monitor.init_app(app)` added
   (every call recorded, metrics, error log; the derivation and the metrics happen
   in the monitor's worker thread, after the request);
-- `chat`: `profiler.app`'s `/chat` (validation, the trace derived in the request
-  for the timing breakdown it answers with, metrics, the bigger JSON answer);
+- `chat`: `profiler.app`'s `/chat` (validation, the call recorded and derived in the
+  monitor's worker like any monitored call, its request id and usage in the answer);
+- `chat-timing`: the same `/chat` asked for its timing (`POST /chat?timing=1`): the trace
+  derived in the request and the breakdown added to the answer;
 - `chat-bare`: `/chat`'s own work without the profiler — the same body parsing and
-  checks, the same SDK call and an answer of the same shape without its timing — so
-  that `chat/chat-bare` is what recording and answering with the timing cost `/chat`,
-  and `chat-bare/bare` what `/chat` does for itself.
+  checks, the same SDK call and an answer of the same shape — so that `chat/chat-bare`
+  is what recording the call costs `/chat`, `chat-timing/chat-bare` what answering with
+  the timing costs on top, and `chat-bare/bare` what `/chat` does for itself.
 
-Requests go one at a time, each round visiting the four apps in a fresh random
+Requests go one at a time, each round visiting the five routes in a fresh random
 order, so drifts of the machine fall on all alike. Reported: each app's median
 latency, the ratio of medians to `bare`, and the spread of that ratio over blocks
 of rounds (median [p25 – p75]).
 
     python benchmarks/chat_overhead.py [--requests 600] [--scenario instant] [--thread-cpu]
 
-`--thread-cpu` measures the same four apps in process instead, through Flask's test
+`--thread-cpu` measures the same routes in process instead, through Flask's test
 client (no sockets on the app's side), and reports each request's CPU time in the
 thread that served it (median), and what each adds to `bare`: the
 work the request pays for itself, without the wall-clock effects of other threads.
@@ -88,32 +90,51 @@ def monitored_app(client: openai.OpenAI) -> Flask:
     return app
 
 
-def serve(app: Flask) -> str:
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return f"http://127.0.0.1:{server.server_port}/chat"
+def routes(sdk: openai.OpenAI) -> dict[str, tuple[Flask, str]]:
+    """Each measured route: its app and path (`chat` and `chat-timing` are one app)."""
+    chat = create_app(sdk)
+    return {
+        "bare": (bare_app(sdk), "/chat"),
+        "monitored": (monitored_app(sdk), "/chat"),
+        "chat": (chat, "/chat"),
+        "chat-timing": (chat, "/chat?timing=1"),
+        "chat-bare": (chat_bare_app(sdk), "/chat"),
+    }
 
 
-def thread_cpu(apps: dict[str, Flask], requests: int, rng: random.Random) -> None:
-    clients = {name: app.test_client() for name, app in apps.items()}
+def serve(measured: dict[str, tuple[Flask, str]]) -> dict[str, str]:
+    """Each route's URL, every app on a loopback server of its own."""
+    origins: dict[int, str] = {}
+    for app, _ in measured.values():
+        if id(app) not in origins:
+            server = make_server("127.0.0.1", 0, app, threaded=True)
+            threading.Thread(target=server.serve_forever, daemon=True).start()
+            origins[id(app)] = f"http://127.0.0.1:{server.server_port}"
+    return {name: origins[id(app)] + path for name, (app, path) in measured.items()}
+
+
+def thread_cpu(measured: dict[str, tuple[Flask, str]], requests: int, rng: random.Random) -> None:
+    clients = {name: (app.test_client(), path) for name, (app, path) in measured.items()}
     for _ in range(30):
-        for client in clients.values():
-            assert client.post("/chat", json={"prompt": "Two books?"}).status_code == 200
+        for client, path in clients.values():
+            assert client.post(path, json={"prompt": "Two books?"}).status_code == 200
     cpu_us: dict[str, list[float]] = {name: [] for name in clients}
     names = list(clients)
     for _ in range(requests):
         rng.shuffle(names)
         for name in names:
+            client, path = clients[name]
             began = time.thread_time_ns()
-            answer = clients[name].post("/chat", json={"prompt": "Two books?"})
+            answer = client.post(path, json={"prompt": "Two books?"})
             cpu_us[name].append((time.thread_time_ns() - began) / 1000)
             assert answer.status_code == 200
     medians = {name: statistics.median(values) for name, values in cpu_us.items()}
     print(f"{requests} requests per app in process (Flask's test client), random order each round")
     for name, median in medians.items():
         extra = "" if name == "bare" else f"  (+{median - medians['bare']:.0f} µs over bare)"
-        print(f"{name:>10}: request thread CPU median {median:.0f} µs{extra}")
-    print(f"chat over chat-bare: +{medians['chat'] - medians['chat-bare']:.0f} µs")
+        print(f"{name:>11}: request thread CPU median {median:.0f} µs{extra}")
+    for name in ("chat", "chat-timing"):
+        print(f"{name} over chat-bare: +{medians[name] - medians['chat-bare']:.0f} µs")
 
 
 def spread(values: list[float]) -> str:
@@ -141,20 +162,9 @@ def main() -> None:
     with SimulatorProcess(load_scenario(args.scenario)) as simulator:
         sdk = openai.OpenAI(base_url=simulator.base_url, api_key="sk-bench", max_retries=0)
         if args.thread_cpu:
-            apps = {
-                "bare": bare_app(sdk),
-                "monitored": monitored_app(sdk),
-                "chat": create_app(sdk),
-                "chat-bare": chat_bare_app(sdk),
-            }
-            thread_cpu(apps, args.requests, rng)
+            thread_cpu(routes(sdk), args.requests, rng)
             return
-        urls = {
-            "bare": serve(bare_app(sdk)),
-            "monitored": serve(monitored_app(sdk)),
-            "chat": serve(create_app(sdk)),
-            "chat-bare": serve(chat_bare_app(sdk)),
-        }
+        urls = serve(routes(sdk))
         latencies: dict[str, list[float]] = {name: [] for name in urls}
         names = list(urls)
         with httpx2.Client(timeout=10) as http:
@@ -173,9 +183,15 @@ def main() -> None:
     )
     for name in urls:
         p90 = sorted(latencies[name])[int(len(latencies[name]) * 0.9)]
-        print(f"{name:>10}: median {medians[name] * 1000:.3f} ms, p90 {p90 * 1000:.3f} ms")
+        print(f"{name:>11}: median {medians[name] * 1000:.3f} ms, p90 {p90 * 1000:.3f} ms")
     size = max(1, args.requests // args.blocks)
-    pairs = (("monitored", "bare"), ("chat", "bare"), ("chat", "chat-bare"), ("chat-bare", "bare"))
+    pairs = (
+        ("monitored", "bare"),
+        ("chat", "bare"),
+        ("chat", "chat-bare"),
+        ("chat-timing", "chat-bare"),
+        ("chat-bare", "bare"),
+    )
     for name, reference in pairs:
         blocks = [
             statistics.median(latencies[name][i : i + size])

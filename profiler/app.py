@@ -1,7 +1,8 @@
 """``python -m profiler.app``: a monitored Flask ``/chat`` service.
 
 ``POST /chat`` calls the OpenAI API through the instrumented SDK and returns
-the completion with its timing breakdown; ``GET /metrics`` serves Prometheus
+the completion with its request id and usage (``POST /chat?timing=1``: and the
+call's timing breakdown, derived in the request); ``GET /metrics`` serves Prometheus
 metrics; ``GET /healthz`` says it is up. The monitoring is the same one line a
 user's app gets (:class:`profiler.monitor.Monitor`): errors are logged as JSON
 records (with tracebacks) and shipped to Loggly/Splunk when configured; callers
@@ -37,6 +38,8 @@ from profiler.trace.recording import Collector
 from profiler.workload import MODEL, stream_texts
 
 MAX_BODY_BYTES = 64 * 1024
+# ``POST /chat?timing=1`` answers with the call's timing breakdown too (derived in the request).
+_TIMING_FLAGS = {None: False, "0": False, "false": False, "1": True, "true": True}
 PROG = "python -m profiler.app"
 __all__ = ["MAX_BODY_BYTES", "MAX_MESSAGES", "BadRequest", "create_app", "main", "upstream_status"]
 
@@ -114,6 +117,10 @@ def create_app(
 
     @app.post("/chat")
     def chat() -> tuple[Response, int]:
+        timing = request.args.get("timing")
+        if timing not in _TIMING_FLAGS:
+            return _bad_request("the query parameter 'timing' must be 1, true, 0 or false")
+        with_timing = _TIMING_FLAGS[timing]
         try:
             body = parse_json_body(request.get_data(cache=False))
         except BadJson as problem:
@@ -122,7 +129,8 @@ def create_app(
             chat = parse_chat_input(body, MODEL)
         except BadRequest as problem:
             return _bad_request(str(problem))
-        # A scope of its own inside the monitor's: /chat answers with the call's timing.
+        # A scope of its own inside the monitor's: /chat answers with the call's request id, usage
+        # and, when asked, its timing.
         collector = Collector()
         with collecting_here(collector):
             try:
@@ -130,23 +138,33 @@ def create_app(
                 failure: BaseException | None = None
             except Exception as exc:  # the upstream failed: the caller gets a generic answer
                 answer, failure = {}, exc
-        trace = trace_call(collector.recordings[-1], collector.origin) if collector.recordings else None
-        if trace is not None:
+        recording = collector.recordings[-1] if collector.recordings else None
+        trace: RequestTrace | None = None
+        if recording is None:
+            if failure is not None:
+                monitor.log_unhandled(failure, "chat failed before any API call")
+        elif with_timing or failure is not None or recording.error_kind is not None:
+            trace = trace_call(recording, collector.origin)
             telemetry.observe_trace(trace, exc_info=failure)
-        elif failure is not None:
-            monitor.log_unhandled(failure, "chat failed before any API call")
-        request_id = trace.x_request_id if trace else None
-        if failure is not None or (trace is not None and not trace.ok):
-            kind = trace.error_kind if trace else None
+        else:
+            # Derived in the monitor's worker, after the answer, as any monitored route's call is:
+            # the derivation is most of what answering with the timing costs (docs/performance.md).
+            telemetry.on_done(recording)
+        request_id = recording.x_request_id if recording else None
+        if recording is None or failure is not None or recording.error_kind is not None:
+            kind = recording.error_kind if recording else None
             error = {"message": UPSTREAM_MESSAGE, "kind": kind, "request_id": request_id}
             return jsonify(error=error), upstream_status(kind)
-        assert trace is not None
+        extra = {} if trace is None else {"timing": _timing(trace)}
         return jsonify(
-            id=trace.call_id,
+            id=recording.call_id,
             request_id=request_id,
             **answer,
-            usage={"input_tokens": trace.input_tokens, "output_tokens": trace.output_tokens},
-            timing=_timing(trace),
+            usage={
+                "input_tokens": recording.usage_input_tokens,
+                "output_tokens": recording.usage_output_tokens,
+            },
+            **extra,
         ), 200
 
     return app

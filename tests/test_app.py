@@ -36,9 +36,41 @@ def test_chat_with_a_prompt(app_client: FlaskClient) -> None:
     assert body["request_id"].startswith("req_")
     assert body["choices"][0]["message"]["content"]
     assert body["usage"]["output_tokens"] == 8
+    assert "timing" not in body  # asked for with ?timing=1: deriving it costs the request
+
+
+@pytest.mark.parametrize("flag", ["1", "true"])
+def test_chat_answers_with_its_timing_when_asked(app_client: FlaskClient, flag: str) -> None:
+    response = app_client.post(f"/chat?timing={flag}", json={"prompt": "Two books for a rainy day?"})
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["request_id"].startswith("req_") and body["usage"]["output_tokens"] == 8
     phases = body["timing"]["phases_ms"]
     assert {"server_wait", "network", "local", "local_pre", "local_post"} <= set(phases)
-    assert body["timing"]["latency_ms"] >= phases["network"]
+    assert phases["server_wait"] > 0
+    assert body["timing"]["attempts"] == 1
+    assert body["timing"]["latency_ms"] >= phases["network"] + phases["local_pre"]
+
+
+def test_chat_refuses_an_unknown_timing_flag(app_client: FlaskClient) -> None:
+    response = app_client.post("/chat?timing=yes", json={"prompt": "hi"})
+    assert response.status_code == 400
+    assert "'timing' must be 1, true, 0 or false" in response.get_json()["error"]["message"]
+
+
+def test_a_call_answered_without_timing_still_reaches_the_metrics(app_client: FlaskClient) -> None:
+    telemetry = app_client.application.extensions["profiler.monitor"].telemetry
+    count = 'gen_ai_client_operation_duration_seconds_count{error_type="",gen_ai_operation_name="chat"'
+
+    def calls() -> float:
+        line = next(x for x in app_client.get("/metrics").get_data(as_text=True).splitlines() if count in x)
+        return float(line.rsplit(" ", 1)[1])
+
+    before = calls()
+    for _ in range(3):
+        assert "timing" not in app_client.post("/chat?timing=0", json={"prompt": "hi"}).get_json()
+    telemetry.flush()
+    assert calls() == before + 3
 
 
 def test_chat_with_messages_streamed(app_client: FlaskClient) -> None:

@@ -162,6 +162,15 @@ class CallRecording:
         return self.codes.count(ATTEMPT_STARTED)
 
     @property
+    def x_request_id(self) -> str | None:
+        """The server's id of the call: that of the last response that carried one."""
+        for response in reversed(self.responses):
+            request_id = response.x_request_id
+            if request_id:
+                return request_id
+        return None
+
+    @property
     def finished(self) -> bool:
         if self.exited is None:
             return False
