@@ -64,7 +64,7 @@ def code_for_trace_name(name: str) -> int:
     return encode(step, _OUTCOME_BY_NAME.get(outcome_name, Outcome.COMPLETE))
 
 
-# Precomputed for the hot path: httpcore calls the trace callback ~14 times per attempt.
+# Codes of the trace names seen so far (the instrumentation keeps its own table of the non-failures).
 TRACE_CODES: dict[str, int] = {}
 
 

@@ -17,7 +17,8 @@ Where it hooks in, and why there:
   wait/download step is timestamped, and a response hook that keeps each
   attempt's status and headers. Of those, ``x-request-id``,
   ``openai-processing-ms`` and ``retry-after`` are read when the call is
-  derived, off the request's path; no other header is read.
+  derived, off the request's path, and so is the request's ``Idempotency-Key``;
+  no other header is read.
 * ``Stream.__init__`` / ``AsyncStream.__init__``: a stream of a recorded
   response gets its iterator replaced by one that times each chunk, however
   late it is built (a raw response parsed later included); ``_parse`` of a
@@ -41,7 +42,7 @@ from typing import Any
 from openai import _base_client, _legacy_response, _response, _streaming
 
 from profiler.trace import netio
-from profiler.trace.events import TRACE_CODES, Outcome, trace_code
+from profiler.trace.events import Outcome, trace_code
 from profiler.trace.exceptions import kind_of_exception
 from profiler.trace.operations import normalise_path, operation_of
 from profiler.trace.recording import AttemptResponse, CallRecording, Collector
@@ -84,22 +85,36 @@ def current_call() -> CallRecording | None:
 # --- httpx2 event hooks: one attempt each --------------------------------------------------------
 
 
+# Trace names whose event is not a failure, and their codes: all the hot path looks up.
+_PLAIN_CODES: dict[str, int] = {}
+
+
+def _code_of_event(name: str, info: dict[str, Any], recording: CallRecording) -> int:
+    """The code of an event not seen yet, or of a failure, which also notes the exception's class."""
+    code = trace_code(name)
+    if code % 4 == _FAILED:
+        recording.failures[len(recording.codes)] = type(info.get("exception")).__name__
+    else:
+        _PLAIN_CODES[name] = code
+    return code
+
+
 def _make_tracer(recording: CallRecording, chained: Callable[..., Any] | None) -> Callable[[str, dict], None]:
-    times, codes, failures, clock = recording.times, recording.codes, recording.failures, time.perf_counter
-    known = TRACE_CODES
+    times, codes, clock, plain = recording.times, recording.codes, time.perf_counter, _PLAIN_CODES
 
-    def trace(name: str, info: dict[str, Any]) -> None:
+    def trace(name: str, info: dict[str, Any]) -> None:  # ~10 events a call: kept to three lines
         times.append(clock())
-        code = known.get(name)
-        if code is None:
-            code = trace_code(name)
-        codes.append(code)
-        if code % 4 == _FAILED:
-            failures[len(codes) - 1] = type(info.get("exception")).__name__
-        if chained is not None:
-            chained(name, info)
+        code = plain.get(name)
+        codes.append(code if code is not None else _code_of_event(name, info, recording))
 
-    return trace
+    if chained is None:
+        return trace
+
+    def trace_and_chain(name: str, info: dict[str, Any]) -> None:
+        trace(name, info)
+        chained(name, info)
+
+    return trace_and_chain
 
 
 def _make_async_tracer(recording: CallRecording, chained: Callable[..., Any] | None) -> Callable[..., Any]:
@@ -118,8 +133,8 @@ def _start_attempt(request: Any, make_tracer: Callable[..., Any]) -> None:
     if recording is None:
         return
     recording.mark_attempt()
-    if recording.idempotency_key is None:
-        recording.idempotency_key = request.headers.get("idempotency-key")
+    if recording.request_headers is None:
+        recording.request_headers = request.headers
     request.extensions["trace"] = make_tracer(recording, request.extensions.get("trace"))
 
 
@@ -186,19 +201,21 @@ def _hook_http_client(sdk_client: Any, is_async: bool) -> None:
 class _CallScope:
     """Entered around the SDK's ``request``: the call's recording is current inside it."""
 
-    __slots__ = ("_cpu_before", "_reads", "_token", "_writes", "recording")
+    __slots__ = ("_cpu_before", "_observe_io", "_reads", "_token", "_writes", "recording")
 
-    def __init__(self, recording: CallRecording, cpu_before: float | None) -> None:
+    def __init__(self, recording: CallRecording, cpu_before: float | None, observe_io: bool) -> None:
         self.recording = recording
         self._cpu_before = cpu_before
+        self._observe_io = observe_io  # only our network backend reports reads and writes
         self._token: Token[CallRecording | None] | None = None
         self._reads: Token[Any] | None = None
         self._writes: Token[Any] | None = None
 
     def __enter__(self) -> CallRecording:
         self._token = _current_call.set(self.recording)
-        self._reads = netio.read_observer.set(self.recording.note_read)
-        self._writes = netio.write_observer.set(self.recording.note_write)
+        if self._observe_io:
+            self._reads = netio.read_observer.set(self.recording.note_read)
+            self._writes = netio.write_observer.set(self.recording.note_write)
         return self.recording
 
     def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
@@ -206,9 +223,10 @@ class _CallScope:
         if self._cpu_before is not None:
             recording.cpu_s = time.thread_time() - self._cpu_before
         recording.exited = time.perf_counter()
-        assert self._token is not None and self._reads is not None
+        assert self._token is not None
         _current_call.reset(self._token)
-        netio.read_observer.reset(self._reads)
+        if self._reads is not None:
+            netio.read_observer.reset(self._reads)
         if self._writes is not None:
             netio.write_observer.reset(self._writes)
         if exc is not None:
@@ -226,7 +244,8 @@ def _begin(sdk_client: Any, options: Any, stream: bool, is_async: bool) -> _Call
     if collector is None or _current_call.get() is not None:
         return None
     _hook_http_client(sdk_client, is_async)
-    if collector.arrival_times:
+    observe_io = collector.arrival_times
+    if observe_io:
         _timestamp_arrivals(sdk_client._client, collector)
     recording = collector.new_call()
     entry = _method_entry.get()
@@ -242,12 +261,18 @@ def _begin(sdk_client: Any, options: Any, stream: bool, is_async: bool) -> _Call
     body = options.json_data
     if isinstance(body, dict):
         model = body.get("model")
-        recording.model = model if isinstance(model, str) else None
+        if isinstance(model, str):
+            recording.model = model
         n = body.get("n")
-        recording.n = n if isinstance(n, int) and n > 0 else 1
-    recording.stream = bool(stream)
-    recording.scheduled = scheduled_at.get()
-    return _CallScope(recording, cpu_before)
+        if isinstance(n, int) and n > 1:
+            recording.n = n
+    # The fields below keep their class defaults (False, None) unless set: most calls set neither.
+    if stream:
+        recording.stream = True
+    scheduled = scheduled_at.get()
+    if scheduled is not None:
+        recording.scheduled = scheduled
+    return _CallScope(recording, cpu_before, observe_io)
 
 
 def _server_of(sdk_client: Any) -> tuple[str, str, int]:

@@ -34,6 +34,10 @@ class AttemptResponse:
     headers: Mapping[str, str] | None = None  # case-insensitive, as httpx's are
 
     @property
+    def idempotency_key(self) -> str | None:
+        return None if self.request_headers is None else self.request_headers.get("idempotency-key")
+
+    @property
     def x_request_id(self) -> str | None:
         return None if self.headers is None else self.headers.get("x-request-id")
 
@@ -73,7 +77,9 @@ class CallRecording:
     codes: bytearray = field(default_factory=bytearray)
     failures: dict[int, str] = field(default_factory=dict)  # event index -> exception class name
     responses: list[AttemptResponse] = field(default_factory=list)
-    idempotency_key: str | None = None
+    # The first attempt's request headers, kept as the HTTP client made them: its Idempotency-Key
+    # (the SDK sends the same one on every retry) is read when the call is derived, off its path.
+    request_headers: Mapping[str, str] | None = None
     error_kind: str | None = None  # what the caller saw, if the call failed
     error_type: str | None = None  # the exception's class name, never its message
     # Streams: one entry per chunk handed to the caller (empty tuples until ``begin_stream``: most calls
@@ -160,6 +166,10 @@ class CallRecording:
     @property
     def attempts(self) -> int:
         return self.codes.count(ATTEMPT_STARTED)
+
+    @property
+    def idempotency_key(self) -> str | None:
+        return None if self.request_headers is None else self.request_headers.get("idempotency-key")
 
     @property
     def x_request_id(self) -> str | None:
