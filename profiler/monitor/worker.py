@@ -51,28 +51,25 @@ class Worker:
         self._done = threading.Condition(self._lock)
         self._pending: deque[Any] = deque()
         self._busy = 0  # items taken by the worker, not yet processed
-        self._idle = False
-        self._hurry = 0
-        self._pid = os.getpid()
+        self._idle = True  # the first submit starts the thread
         self._thread: threading.Thread | None = None
         self._closed = False
         self.failures = 0  # items whose processing raised (each logged once, then counted)
         _live.add(self)
 
     def submit(self, item: Any) -> None:
-        """Hand over one item; never blocks on the worker, never raises."""
+        """Hand over one item; never blocks on the worker, never raises.
+
+        No lock on this path (it runs twice in every monitored request): the append is atomic,
+        and the lock is taken only to wake an idle worker. The worker marks itself idle before
+        it looks at the queue a last time, so an item appended after that look sees it idle."""
         try:
-            if self._pid != os.getpid():
-                self._after_fork()
-            with self._lock:
-                if len(self._pending) < self._max_pending:
-                    self._pending.append(item)
-                    if self._thread is None:
-                        self._start()
-                    if self._idle or len(self._pending) == self._high_water:
-                        self._idle = False
-                        self._wake.notify()
-                    return
+            pending = self._pending
+            if len(pending) < self._max_pending:
+                pending.append(item)
+                if self._idle or len(pending) == self._high_water:
+                    self._wake_worker()
+                return
             self._run_batch([item])  # over the bound: the caller does it, nothing is dropped
         except Exception:
             self._failed()
@@ -80,7 +77,7 @@ class Worker:
     def drain(self, timeout_s: float = 2.0) -> bool:
         """Process what is waiting now, in this thread, and wait for the worker's batch in hand."""
         with self._lock:
-            items, self._pending = list(self._pending), deque()
+            items = _take_all(self._pending)
         self._run_batch(items)
         deadline = time.monotonic() + timeout_s
         with self._lock:
@@ -100,6 +97,18 @@ class Worker:
             self._wake.notify_all()
         _live.discard(self)
 
+    def _wake_worker(self) -> None:
+        with self._lock:
+            if not self._closed:
+                if self._thread is None:
+                    self._start()
+                self._idle = False
+                self._wake.notify()
+                return
+            # Appended while close() ran: the thread is gone, so the caller does what is left.
+            items = _take_all(self._pending)
+        self._run_batch(items)
+
     def _start(self) -> None:
         thread = threading.Thread(target=self._run, name=self._name, daemon=True)
         thread.start()
@@ -115,19 +124,21 @@ class Worker:
 
     def _take(self) -> list[Any] | None:
         with self._lock:
-            while not self._pending:
+            while True:
+                self._idle = True  # before the last look: a submit after it will wake us
+                if self._pending:
+                    break
                 if self._closed:
                     return None
-                self._idle = True
                 self._wake.wait()
             self._idle = False
             deadline = time.monotonic() + self._linger_s
-            while len(self._pending) < self._high_water and not self._hurry:
+            while len(self._pending) < self._high_water:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     break
                 self._wake.wait(remaining)
-            items, self._pending = list(self._pending), deque()
+            items = _take_all(self._pending)
             self._busy += len(items)
             return items
 
@@ -151,15 +162,28 @@ class Worker:
         self._done = threading.Condition(self._lock)
         self._pending = deque()
         self._busy = 0
-        self._idle = False
+        self._idle = True
         self._thread = None
-        self._pid = os.getpid()
+
+
+def _take_all(pending: deque[Any]) -> list[Any]:
+    """Everything in ``pending`` now, taken one by one: a submit may be appending to it meanwhile."""
+    items = []
+    while pending:
+        items.append(pending.popleft())
+    return items
 
 
 def _drain_all() -> None:
     for worker in list(_live):
-        if worker._pid == os.getpid():
-            worker.drain(timeout_s=1.0)
+        worker.drain(timeout_s=1.0)
+
+
+def _forked() -> None:
+    for worker in list(_live):
+        worker._after_fork()
 
 
 atexit.register(_drain_all)
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forked)
