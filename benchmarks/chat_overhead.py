@@ -78,7 +78,7 @@ def chat_bare_app(client: openai.OpenAI) -> Flask:
         chat = parse_chat_input(parse_json_body(request.get_data(cache=False)), MODEL)
         answer = _complete(client, chat)
         usage = {"input_tokens": None, "output_tokens": None}
-        return jsonify(id=None, request_id=None, **answer, usage=usage)
+        return jsonify(id=None, **answer, usage=usage)
 
     return app
 

@@ -47,25 +47,27 @@ log = logging.getLogger(ERROR_LOGGER)
 
 
 def _complete(client: openai.OpenAI, chat: ChatInput) -> dict[str, Any]:
+    """The answer's ``request_id``, ``model`` and ``choices``."""
     if not chat.stream:
         completion = client.chat.completions.create(model=chat.model, messages=chat.messages)  # type: ignore[arg-type]
         return {
+            "request_id": completion._request_id,  # the SDK read x-request-id already
             "model": completion.model,
             "choices": [
                 {"index": c.index, "message": {"role": "assistant", "content": c.message.content}}
                 for c in completion.choices
             ],
         }
-    chunks = list(
-        client.chat.completions.create(
-            model=chat.model,
-            messages=chat.messages,  # type: ignore[arg-type]
-            stream=True,
-            stream_options={"include_usage": True},
-        )
+    stream = client.chat.completions.create(
+        model=chat.model,
+        messages=chat.messages,  # type: ignore[arg-type]
+        stream=True,
+        stream_options={"include_usage": True},
     )
+    chunks = list(stream)
     response_model = next((chunk.model for chunk in chunks if chunk.model), chat.model)
     return {
+        "request_id": stream.response.headers.get("x-request-id"),
         "model": response_model,
         "choices": [
             {"index": i, "message": {"role": "assistant", "content": text}}
@@ -116,8 +118,8 @@ def create_app(
         return jsonify(status="ok")
 
     @app.post("/chat")
-    def chat() -> tuple[Response, int]:
-        timing = request.args.get("timing")
+    def chat() -> Response | tuple[Response, int]:
+        timing = request.args.get("timing") if request.query_string else None  # parsed only if sent
         if timing not in _TIMING_FLAGS:
             return _bad_request("the query parameter 'timing' must be 1, true, 0 or false")
         with_timing = _TIMING_FLAGS[timing]
@@ -150,22 +152,21 @@ def create_app(
             # Derived in the monitor's worker, after the answer, as any monitored route's call is:
             # the derivation is most of what answering with the timing costs (docs/performance.md).
             telemetry.on_done(recording)
-        request_id = recording.x_request_id if recording else None
         if recording is None or failure is not None or recording.error_kind is not None:
             kind = recording.error_kind if recording else None
+            request_id = recording.x_request_id if recording else None
             error = {"message": UPSTREAM_MESSAGE, "kind": kind, "request_id": request_id}
             return jsonify(error=error), upstream_status(kind)
         extra = {} if trace is None else {"timing": _timing(trace)}
-        return jsonify(
+        return jsonify(  # a Response, not a (response, status) pair Flask would take apart
             id=recording.call_id,
-            request_id=request_id,
             **answer,
             usage={
                 "input_tokens": recording.usage_input_tokens,
                 "output_tokens": recording.usage_output_tokens,
             },
             **extra,
-        ), 200
+        )
 
     return app
 

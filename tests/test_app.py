@@ -77,7 +77,9 @@ def test_chat_with_messages_streamed(app_client: FlaskClient) -> None:
     messages = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "A book?"}]
     response = app_client.post("/chat", json={"messages": messages, "stream": True})
     assert response.status_code == 200
-    assert response.get_json()["choices"][0]["message"]["content"]
+    body = response.get_json()
+    assert body["choices"][0]["message"]["content"] and body["request_id"].startswith("req_")
+    assert body["usage"]["output_tokens"] > 0
     metrics = app_client.get("/metrics").get_data(as_text=True)
     assert "gen_ai_client_operation_time_to_first_chunk_seconds_count" in metrics
 

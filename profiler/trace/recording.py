@@ -7,7 +7,6 @@ functions in :mod:`profiler.trace.derive`, never while the call runs.
 
 from __future__ import annotations
 
-import threading
 import time
 from array import array
 from collections.abc import Callable, Mapping, Sequence
@@ -230,7 +229,6 @@ class Collector:
         # How each HTTP client's arrival times went: "kernel", or why not (one client each).
         self.arrival_notes: dict[str, int] = {}
         self._ids = count(1)
-        self._lock = threading.Lock()
         self.origin = time.perf_counter()
         self.started_at = time.time()
 
