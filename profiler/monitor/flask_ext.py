@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, Response, got_request_exception, jsonify, request
@@ -26,7 +27,7 @@ from profiler.monitor.telemetry import Telemetry
 
 __all__ = ["Monitor"]
 
-_STATE = "profiler.monitor"  # the request's scope and start, in its WSGI environ
+_STATE = "profiler.monitor"  # the request's scope and fields, in its WSGI environ
 EXTENSION = "profiler.monitor"
 
 
@@ -45,6 +46,8 @@ class Monitor:
         self.metrics_path = metrics_path
         self.safe_errors = safe_errors
         self.request_id_header = request_id_header
+        # Where WSGI puts that header in the environ (X-Request-ID: HTTP_X_REQUEST_ID).
+        self._request_id_key = "HTTP_" + request_id_header.upper().replace("-", "_")
         self._telemetry = telemetry
         if app is not None:
             self.init_app(app)
@@ -63,10 +66,13 @@ class Monitor:
                 "to keep it (the metrics are in prometheus_client's default registry), or another path"
             )
         app.extensions[EXTENSION] = self
-        # First before any other before_request, last after every other after_request: the whole request.
+        # The scope opens before any other before_request (once the route is known) and closes at
+        # teardown, when Flask is done with the request (a streamed response included). The request
+        # is timed, and answered its id, around the WSGI app rather than in an after_request hook:
+        # Flask checks every hook for a coroutine on every request.
         app.before_request_funcs.setdefault(None, []).insert(0, self._begin)
-        app.after_request_funcs.setdefault(None, []).insert(0, self._end)
         app.teardown_request_funcs.setdefault(None, []).append(self._teardown)
+        app.wsgi_app = _TimedWsgi(app.wsgi_app, self)  # type: ignore[method-assign]
         if self.metrics_path:
             app.add_url_rule(
                 self.metrics_path,
@@ -85,30 +91,19 @@ class Monitor:
         got_request_exception.connect(self._unhandled, app, weak=False)
         self._logger = telemetry.logger
 
-    # Per request.
+    # Per request: the scope, once the route is known (the rest is `_MonitoredWsgi`'s).
 
     def _begin(self) -> None:
-        started = time.perf_counter()
         current = request._get_current_object()  # type: ignore[attr-defined]  # one proxy lookup, not four
+        environ = current.environ
         rule = current.url_rule
         fields = {
-            "http_request_id": request_id_from(current.headers.get(self.request_id_header)),
+            "http_request_id": request_id_from(environ.get(self._request_id_key)),
             "http_method": current.method,
             "http_route": rule.rule if rule is not None else "",
         }
         scope = request_scope(self._telemetry, fields).__enter__()  # type: ignore[arg-type]  # init_app set it
-        current.environ[_STATE] = (scope, fields, started)
-
-    def _end(self, response: Response) -> Response:
-        state = request.environ.get(_STATE)
-        if state is not None:
-            _, fields, started = state
-            seconds = time.perf_counter() - started
-            self._telemetry.observe_request(  # type: ignore[union-attr]  # init_app set it
-                fields["http_method"], fields["http_route"], response.status_code, seconds
-            )
-            response.headers[self.request_id_header] = fields["http_request_id"]
-        return response
+        environ[_STATE] = (scope, fields)
 
     def _teardown(self, _exc: BaseException | None) -> None:
         state = request.environ.pop(_STATE, None)
@@ -136,3 +131,34 @@ class Monitor:
 
     def _metrics(self) -> Response:
         return Response(self.telemetry.exposition(), mimetype=CONTENT_TYPE)
+
+
+class _TimedWsgi:
+    """Around the Flask app's WSGI app: the request's duration and status for the metrics, and its
+    id answered in ``request_id_header``, when the response starts."""
+
+    __slots__ = ("_header", "_inner", "_monitor")
+
+    def __init__(self, inner: Callable[..., Any], monitor: Monitor) -> None:
+        self._inner = inner
+        self._monitor = monitor
+        self._header = monitor.request_id_header.lower()
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        started = time.perf_counter()
+
+        def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            state = environ.get(_STATE)
+            if state is not None and exc_info is None:  # once, for a request that reached routing
+                monitor, fields = self._monitor, state[1]
+                if not any(key.lower() == self._header for key, _ in headers):  # a route may set it
+                    headers.append((monitor.request_id_header, fields["http_request_id"]))
+                monitor._telemetry.observe_request(  # type: ignore[union-attr]  # init_app set it
+                    fields["http_method"],
+                    fields["http_route"],
+                    int(status[:3]),
+                    time.perf_counter() - started,
+                )
+            return start_response(status, headers, exc_info)
+
+        return self._inner(environ, start)
