@@ -44,7 +44,9 @@ class Ledger:
         self._batch_events = batch_events
         self._batch_bytes = batch_bytes
         self._separator_bytes = separator_bytes
-        lock = threading.Lock()
+        # The callers' side takes the lock itself: a Condition's __enter__ and __exit__ are two Python
+        # calls more on every log call.
+        self._lock = lock = threading.Lock()
         self._ready = threading.Condition(lock)  # the sender waits on it
         self._raw_ready = threading.Condition(lock)  # the encoder waits on it
         self._raw: deque[Any] = deque()  # records copied in the caller's thread, not yet encoded
@@ -81,25 +83,26 @@ class Ledger:
 
     def accept(self, record: Any) -> None:
         """A copied record, to be encoded in the encoder thread."""
-        with self._ready:
+        with self._lock:
             self._emitted += 1
             if self._closed:
                 self._dropped[CLOSED] += 1
                 return
-            if self._waiting() >= self._max_events:
+            raw = self._raw
+            if len(raw) + self._encoding + len(self._queue) >= self._max_events:  # _waiting(), inline
                 self._dropped[QUEUE_FULL] += 1
                 return
-            self._raw.append(record)
+            raw.append(record)
             self._accepted += 1
             # The encoder gathers a burst by itself once awake: only an idle one is woken, and one
             # that has a lot waiting is hurried (the copies hold tracebacks and extras alive).
-            if self._encoder_idle or len(self._raw) == ENCODE_BATCH:
+            if self._encoder_idle or len(raw) == ENCODE_BATCH:
                 self._encoder_idle = False
                 self._raw_ready.notify()
 
     def refuse(self, reason: str, error: str | None = None) -> None:
         """A record emitted but never queued."""
-        with self._ready:
+        with self._lock:
             self._emitted += 1
             self._dropped[reason] += 1
             if error is not None:

@@ -169,6 +169,9 @@ class BatchingHTTPHandler(logging.Handler):
     def handle(self, record: logging.LogRecord) -> logging.LogRecord | bool:  # type: ignore[override]
         """As `logging.Handler.handle`, without the handler's lock: emit() is thread-safe on its own,
         and a lock every log call takes is a wait for the caller whenever two threads log at once."""
+        if not self.filters:  # the usual handler: no filter to ask
+            self.emit(record)
+            return True
         rv = self.filter(record)
         if isinstance(rv, logging.LogRecord):
             record = rv
