@@ -486,8 +486,15 @@ def test_a_sdk_call_through_a_mock_transport_counts_its_wait_as_network() -> Non
     client = OpenAI(api_key="sk-test", base_url="http://mock.invalid/v1", http_client=http_client)
     with collecting() as collector:
         client.chat.completions.create(model="m", messages=[{"role": "user", "content": "hi"}])
+        client.chat.completions.create(
+            model="m",
+            messages=[{"role": "user", "content": "hi"}],
+            extra_headers={"Idempotency-Key": "key-7"},
+        )
     trace = trace_call(collector.recordings[0])
     assert trace.attempts[0].x_request_id == "req_mock"
+    assert trace.idempotency_key is None  # the SDK sends none for chat completions
+    assert trace_call(collector.recordings[1]).idempotency_key == "key-7"  # read when derived
     assert ms(trace.phases["server_wait"]) >= 50.0
     assert sum(ms(trace.phases[name]) for name in LOCAL_PHASES) < 50.0
 

@@ -33,10 +33,6 @@ class AttemptResponse:
     headers: Mapping[str, str] | None = None  # case-insensitive, as httpx's are
 
     @property
-    def idempotency_key(self) -> str | None:
-        return None if self.request_headers is None else self.request_headers.get("idempotency-key")
-
-    @property
     def x_request_id(self) -> str | None:
         return None if self.headers is None else self.headers.get("x-request-id")
 
