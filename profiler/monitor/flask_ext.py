@@ -67,9 +67,8 @@ class Monitor:
             )
         app.extensions[EXTENSION] = self
         # The scope opens before any other before_request (once the route is known) and closes at
-        # teardown, when Flask is done with the request (a streamed response included). The request
-        # is timed, and answered its id, around the WSGI app rather than in an after_request hook:
-        # Flask checks every hook for a coroutine on every request.
+        # teardown. The request is timed, and answered its id, around the WSGI app rather than in an
+        # after_request hook: Flask checks every hook for a coroutine on every request.
         app.before_request_funcs.setdefault(None, []).insert(0, self._begin)
         app.teardown_request_funcs.setdefault(None, []).append(self._teardown)
         app.wsgi_app = _TimedWsgi(app.wsgi_app, self)  # type: ignore[method-assign]
@@ -91,7 +90,7 @@ class Monitor:
         got_request_exception.connect(self._unhandled, app, weak=False)
         self._logger = telemetry.logger
 
-    # Per request: the scope, once the route is known (the rest is `_MonitoredWsgi`'s).
+    # Per request: the scope, once the route is known (the timing and the id are `_TimedWsgi`'s).
 
     def _begin(self) -> None:
         current = request._get_current_object()  # type: ignore[attr-defined]  # one proxy lookup, not four
