@@ -13,6 +13,7 @@ import profiler.monitor
 from profiler.monitor.metrics import ServiceMetrics
 from profiler.monitor.telemetry import Telemetry
 from profiler.simulator import SimulatorProcess, load_scenario
+from tests.test_monitor_support import metric_total
 
 DURATION = "http_server_request_duration_seconds_count"
 CALLS = "gen_ai_client_operation_duration_seconds_count"
@@ -53,12 +54,7 @@ def app(client: openai.OpenAI) -> Iterator[Flask]:
 
 
 def _count(app: Flask, metric: str, **labels: str) -> float:
-    exposition = app.extensions["profiler.monitor"].telemetry.exposition().decode()
-    total = 0.0
-    for line in exposition.splitlines():
-        if line.startswith(metric + "{") and all(f'{k}="{v}"' in line for k, v in labels.items()):
-            total += float(line.rsplit(" ", 1)[1])
-    return total
+    return metric_total(app.extensions["profiler.monitor"].telemetry.exposition().decode(), metric, **labels)
 
 
 def test_the_request_id_is_echoed_when_plain_and_made_otherwise(app: Flask) -> None:

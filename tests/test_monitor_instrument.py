@@ -20,7 +20,7 @@ from profiler.monitor.metrics import ServiceMetrics
 from profiler.monitor.telemetry import Telemetry
 from profiler.simulator import SimulatorProcess, load_scenario
 from tests.conftest import REPO, clean_env
-from tests.test_monitor_support import API_KEY, LOGGLY_TOKEN, LogglyReceiver
+from tests.test_monitor_support import API_KEY, LOGGLY_TOKEN, LogglyReceiver, metric_total
 
 SCRIPT = """
 import json, sys
@@ -41,14 +41,6 @@ telemetry.flush()
 exposition = telemetry.exposition().decode()
 print(json.dumps({"answers": answers, "kept": len(telemetry.collector.recordings), "metrics": exposition}))
 """
-
-
-def _count(exposition: str, metric: str, **labels: str) -> float:
-    total = 0.0
-    for line in exposition.splitlines():
-        if line.startswith(metric + "{") and all(f'{k}="{v}"' in line for k, v in labels.items()):
-            total += float(line.rsplit(" ", 1)[1])
-    return total
 
 
 def test_instrument_in_a_plain_script(tmp_path: Path) -> None:
@@ -74,9 +66,9 @@ def test_instrument_in_a_plain_script(tmp_path: Path) -> None:
         assert answers["failed"] > 0 and answers["ok"] > 0
         assert result["kept"] == 0, "the process-wide collector keeps nothing: memory stays flat"
         duration = "gen_ai_client_operation_duration_seconds_count"
-        assert _count(exposition, duration, gen_ai_operation_name="chat") == 30
-        assert _count(exposition, duration, gen_ai_operation_name="models") == 1
-        assert _count(exposition, "profiler_openai_errors_total") == answers["failed"]
+        assert metric_total(exposition, duration, gen_ai_operation_name="chat") == 30
+        assert metric_total(exposition, duration, gen_ai_operation_name="models") == 1
+        assert metric_total(exposition, "profiler_openai_errors_total") == answers["failed"]
         # Shipped by the time the script exited (the shippers drain at exit, within their bound).
         failed = [r for r in loggly.tagged("job") if r["event"] == "request_failed"]
         assert len(failed) == answers["failed"]
@@ -101,7 +93,9 @@ def _call(client: openai.OpenAI) -> None:
 
 
 def _monitored(telemetry: Telemetry) -> float:
-    return _count(telemetry.metrics.exposition().decode(), "gen_ai_client_operation_duration_seconds_count")
+    return metric_total(
+        telemetry.metrics.exposition().decode(), "gen_ai_client_operation_duration_seconds_count"
+    )
 
 
 def test_a_session_inside_keeps_its_calls_and_the_monitor_resumes(client, telemetry) -> None:

@@ -23,6 +23,16 @@ from pathlib import Path
 from profiler.trace.kinds import kind_of_fault
 from tests.conftest import free_port
 
+
+def metric_total(exposition: str, metric: str, **labels: str) -> float:
+    """The sum of ``metric``'s samples whose labels include ``labels``, in a text exposition."""
+    total = 0.0
+    for line in exposition.splitlines():
+        if line.startswith(metric + "{") and all(f'{k}="{v}"' in line for k, v in labels.items()):
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
 LOGGLY_TOKEN = "0a1b2c3d-seed-4e5f-6a7b-8c9d0e1f2a3b"
 API_KEY = "sk-test-monitor-not-a-real-key"
 PROMETHEUS = shutil.which("prometheus")
