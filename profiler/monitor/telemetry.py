@@ -110,7 +110,8 @@ class Telemetry:
     def observe_trace(
         self, trace: RequestTrace, *, fields: Fields = None, exc_info: BaseException | None = None
     ) -> None:
-        """A call already derived (``/chat`` answers with its timing): the rest happens in the worker."""
+        """A call already derived (``/chat?timing=1`` answers with its timing, a failed ``/chat`` with
+        its error kind): the rest happens in the worker."""
         item = (None, trace, current_fields() if fields is None else fields, exc_info)
         if self._worker is None:
             self._process((item,))
