@@ -129,8 +129,8 @@ def test_server_share_of_ttft_matches_the_server(
 
 
 def test_a_busy_process_is_reported_as_contention_not_server(tmp_path: Path) -> None:
-    # 24 calls a run, not 12: on a slower 2-core machine the quiet run's median contention alone
-    # reached 2–4 ms in one run of five, within 3 ms of a busy run's median over 12 calls.
+    # 24 calls a run, not 12: on a slower 2-core machine, in 3 runs of 17 with 12 calls, the quiet
+    # run's median contention reached 2–4 ms, within 3 ms of the busy run's.
     config = WorkloadConfig(requests=24, concurrency=4, stream=True, n=1)
     quiet = _measure(tmp_path / "quiet", config)
     busy = _measure(tmp_path / "busy", config, busy=3)
