@@ -1,8 +1,9 @@
 """The Flask extension: ``Monitor(app)``, or ``monitor = Monitor(); monitor.init_app(app)`` in a factory.
 
 Per request it opens a `request_scope` (every OpenAI call the request makes is
-recorded, whichever API, and its error records carry the request's id), times the
-request for ``http.server.request.duration`` by route, and answers ``X-Request-ID``.
+recorded, whichever API, and its error records carry the request's id; so are the calls of a
+body streamed after the request), times the request for ``http.server.request.duration`` by
+route (a streamed one to the end of its body), and answers ``X-Request-ID``.
 It adds ``GET /metrics`` (or another path, or none when the app serves
 prometheus_client's registry itself: the metrics are registered there), logs an
 unhandled exception with its traceback and the request's id, and, with
@@ -124,7 +125,9 @@ class Monitor:
 
     def log_unhandled(self, exc: BaseException, message: str) -> None:
         state = request.environ.get(_STATE)
-        fields = dict(state[1]) if state is not None else {}
+        self.log_with_fields(exc, message, state[1] if state is not None else {})
+
+    def log_with_fields(self, exc: BaseException, message: str, fields: dict[str, str]) -> None:
         logger = getattr(self, "_logger", None) or logging.getLogger(ERROR_LOGGER)
         logger.error(message, exc_info=exc, extra={"event": "unhandled_error", **fields})
 
@@ -134,7 +137,12 @@ class Monitor:
 
 class _TimedWsgi:
     """Around the Flask app's WSGI app: the request's duration and status for the metrics, and its
-    id answered in ``request_id_header``, when the response starts."""
+    id answered in ``request_id_header``, when the response starts.
+
+    A streamed body (no ``Content-Length``: a generator, ``stream_with_context``, SSE) is generated
+    after Flask has torn the request down. Its chunks are then made inside the request's scope again
+    (`_ScopedBody`), so the calls the body makes are the request's, and the request is timed to the
+    end of its body."""
 
     __slots__ = ("_header", "_inner", "_monitor")
 
@@ -145,19 +153,84 @@ class _TimedWsgi:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         started = time.perf_counter()
+        streamed: list[tuple[dict[str, str], int]] = []  # set by `start`: a body generated after the request
 
         def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
             state = environ.get(_STATE)
             if state is not None and exc_info is None:  # once, for a request that reached routing
                 monitor, fields = self._monitor, state[1]
-                if not any(key.lower() == self._header for key, _ in headers):  # a route may set it
+                names = [key.lower() for key, _ in headers]
+                if self._header not in names:  # a route may set its own id
                     headers.append((monitor.request_id_header, fields["http_request_id"]))
-                monitor._telemetry.observe_request(  # type: ignore[union-attr]  # init_app set it
-                    fields["http_method"],
-                    fields["http_route"],
-                    int(status[:3]),
-                    time.perf_counter() - started,
-                )
+                if "content-length" in names:
+                    monitor._telemetry.observe_request(  # type: ignore[union-attr]  # init_app set it
+                        fields["http_method"],
+                        fields["http_route"],
+                        int(status[:3]),
+                        time.perf_counter() - started,
+                    )
+                else:
+                    streamed.append((fields, int(status[:3])))
             return start_response(status, headers, exc_info)
 
-        return self._inner(environ, start)
+        body = self._inner(environ, start)
+        if not streamed:
+            return body
+        fields, status = streamed[0]
+        return _ScopedBody(body, self._monitor, fields, status, started)
+
+
+class _ScopedBody:
+    """A streamed response body whose every chunk, and its close, runs in the request's scope.
+
+    The scope is entered around each chunk rather than held from chunk to chunk: the server may
+    serve another request in this thread between them, and a client that never closes the body
+    (a test client) leaves nothing behind. At close, the request's duration is observed."""
+
+    __slots__ = ("_body", "_chunks", "_fields", "_monitor", "_started", "_status")
+
+    def __init__(
+        self,
+        body: Any,
+        monitor: Monitor,
+        fields: dict[str, str],
+        status: int,
+        started: float,
+    ) -> None:
+        self._body = body
+        self._chunks = iter(body)
+        self._monitor = monitor
+        self._fields = fields
+        self._status = status
+        self._started: float | None = started
+
+    def __iter__(self) -> _ScopedBody:
+        return self
+
+    def __next__(self) -> Any:
+        with request_scope(self._monitor._telemetry, self._fields):  # type: ignore[arg-type]
+            try:
+                return next(self._chunks)
+            except StopIteration:
+                self._observe()  # the body is complete, whether or not its reader closes it
+                raise
+            except Exception as exc:  # Flask's handlers are behind us: log it with the request's id
+                self._monitor.log_with_fields(exc, "unhandled error in a streamed response", self._fields)
+                raise
+
+    def close(self) -> None:
+        try:
+            close = getattr(self._body, "close", None)
+            if close is not None:
+                with request_scope(self._monitor._telemetry, self._fields):  # type: ignore[arg-type]
+                    close()  # a generator's clean-up may end a call (closing the SDK's stream)
+        finally:
+            self._observe()
+
+    def _observe(self) -> None:
+        if self._started is not None:
+            seconds, self._started = time.perf_counter() - self._started, None
+            fields = self._fields
+            self._monitor._telemetry.observe_request(  # type: ignore[union-attr]
+                fields["http_method"], fields["http_route"], self._status, seconds
+            )
