@@ -67,11 +67,10 @@ class Monitor:
                 "to keep it (the metrics are in prometheus_client's default registry), or another path"
             )
         app.extensions[EXTENSION] = self
-        # The scope opens before any other before_request (once the route is known) and closes at
-        # teardown. The request is timed, and answered its id, around the WSGI app rather than in an
-        # after_request hook: Flask checks every hook for a coroutine on every request.
+        # The scope opens before any other before_request (once the route is known) and closes when
+        # the WSGI app returns, after every teardown. The request is timed, and answered its id, around
+        # the WSGI app too, rather than in hooks: Flask checks every hook for a coroutine on every request.
         app.before_request_funcs.setdefault(None, []).insert(0, self._begin)
-        app.teardown_request_funcs.setdefault(None, []).append(self._teardown)
         app.wsgi_app = _TimedWsgi(app.wsgi_app, self)  # type: ignore[method-assign]
         if self.metrics_path:
             app.add_url_rule(
@@ -91,7 +90,7 @@ class Monitor:
         got_request_exception.connect(self._unhandled, app, weak=False)
         self._logger = telemetry.logger
 
-    # Per request: the scope, once the route is known (the timing and the id are `_TimedWsgi`'s).
+    # Per request: the scope, once the route is known (its end, the timing and the id are `_TimedWsgi`'s).
 
     def _begin(self) -> None:
         current = request._get_current_object()  # type: ignore[attr-defined]  # one proxy lookup, not four
@@ -104,11 +103,6 @@ class Monitor:
         }
         scope = request_scope(self._telemetry, fields).__enter__()  # type: ignore[arg-type]  # init_app set it
         environ[_STATE] = (scope, fields)
-
-    def _teardown(self, _exc: BaseException | None) -> None:
-        state = request.environ.pop(_STATE, None)
-        if state is not None:
-            state[0].__exit__(None, None, None)
 
     # Answers and records of failures.
 
@@ -137,7 +131,8 @@ class Monitor:
 
 class _TimedWsgi:
     """Around the Flask app's WSGI app: the request's duration and status for the metrics, and its
-    id answered in ``request_id_header``, when the response starts.
+    id answered in ``request_id_header``, when the response starts; the request's scope closed when
+    the app returns.
 
     A streamed body (no ``Content-Length``: a generator, ``stream_with_context``, SSE) is generated
     after Flask has torn the request down. Its chunks are then made inside the request's scope again
@@ -173,7 +168,12 @@ class _TimedWsgi:
                     streamed.append((fields, int(status[:3])))
             return start_response(status, headers, exc_info)
 
-        body = self._inner(environ, start)
+        try:
+            body = self._inner(environ, start)
+        finally:
+            state = environ.pop(_STATE, None)
+            if state is not None:
+                state[0].__exit__(None, None, None)
         if not streamed:
             return body
         fields, status = streamed[0]

@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from contextvars import ContextVar, Token
 from typing import TYPE_CHECKING, Any
 
-from profiler.trace.instrument import active_collector, collecting_here
+from profiler.trace.instrument import active_collector, collect_here, stop_collecting_here
 from profiler.trace.recording import CallRecording, Collector
 
 if TYPE_CHECKING:
@@ -35,11 +35,8 @@ __all__ = [
     "upstream_kind",
 ]
 
-_fields: ContextVar[Mapping[str, Any] | None] = ContextVar("profiler_monitor_fields", default=None)
-# The calls of this request that failed: (exception class name, error kind), for `upstream_kind`.
-_failures: ContextVar[list[tuple[str | None, str]] | None] = ContextVar(
-    "profiler_monitor_failures", default=None
-)
+# The request being served in this context: its scope, which holds its fields and failed calls.
+_scope: ContextVar[request_scope | None] = ContextVar("profiler_monitor_request", default=None)
 # A request id a client or proxy sent is kept if it is short and plain; anything else is replaced.
 _GOOD_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 # Collectors that belong to the monitor itself (instrument()'s): not someone else's to preserve.
@@ -47,14 +44,15 @@ _own: set[int] = set()
 
 
 def current_fields() -> Mapping[str, Any] | None:
-    return _fields.get()
+    scope = _scope.get()
+    return scope.fields if scope is not None else None
 
 
 def note_failure(error_type: str | None, kind: str) -> None:
     """A call of the current request failed (called as it ends, in the request's context)."""
-    failures = _failures.get()
-    if failures is not None:
-        failures.append((error_type, kind))
+    scope = _scope.get()
+    if scope is not None:
+        scope.failures.append((error_type, kind))
 
 
 def upstream_kind(exc: BaseException) -> str | None:
@@ -69,7 +67,8 @@ def upstream_kind(exc: BaseException) -> str | None:
     if isinstance(exc, openai.APIError):
         return kind_of_exception(exc)
     name = type(exc).__name__
-    for error_type, kind in reversed(_failures.get() or ()):
+    scope = _scope.get()
+    for error_type, kind in reversed(scope.failures if scope is not None else ()):
         if error_type == name:
             return kind
     return None
@@ -149,13 +148,16 @@ class _Tee(Collector):
 class request_scope:  # a context manager, named like one written as a function
     """Record this thread's or task's calls for ``telemetry``, with ``fields`` in their error records.
 
-    A class rather than a generator: it is entered on every request, and costs a third as much."""
+    A class rather than a generator, and two context variables (the collector, and this scope
+    for its fields and failures): it is entered on every request."""
 
-    __slots__ = ("_collecting", "_failures", "_fields", "_telemetry", "fields")
+    __slots__ = ("_collecting", "_scope", "_telemetry", "failures", "fields")
 
     def __init__(self, telemetry: Telemetry, fields: Mapping[str, Any]) -> None:
         self._telemetry = telemetry
         self.fields = fields
+        # The calls of this request that failed: (exception class name, error kind), for `upstream_kind`.
+        self.failures: list[tuple[str | None, str]] = []
 
     def __enter__(self) -> request_scope:
         telemetry = self._telemetry
@@ -163,15 +165,12 @@ class request_scope:  # a context manager, named like one written as a function
         collector = telemetry.collector
         if outer is not None and outer is not collector and id(outer) not in _own:
             collector = _Tee(outer, telemetry.on_done)
-        self._fields: Token[Mapping[str, Any] | None] = _fields.set(self.fields)
-        self._failures: Token[list[tuple[str | None, str]] | None] = _failures.set([])
-        self._collecting = collecting_here(collector)
-        self._collecting.__enter__()
+        self._scope: Token[request_scope | None] = _scope.set(self)
+        self._collecting: Token[Collector | None] = collect_here(collector)
         return self
 
     def __exit__(self, *exc: object) -> None:
         try:
-            self._collecting.__exit__(None, None, None)
+            stop_collecting_here(self._collecting)
         finally:
-            _failures.reset(self._failures)
-            _fields.reset(self._fields)
+            _scope.reset(self._scope)
