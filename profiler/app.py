@@ -1,8 +1,9 @@
 """``python -m profiler.app``: a monitored Flask ``/chat`` service.
 
 ``POST /chat`` calls the OpenAI API through the instrumented SDK and returns
-the completion with its request id and usage (``POST /chat?timing=1``: and the
-call's timing breakdown, derived in the request); ``GET /metrics`` serves Prometheus
+the completion with its ids (this request's, as in ``X-Request-ID``, and the
+API's) and usage (``POST /chat?timing=1``: and the call's timing breakdown,
+derived in the request); ``GET /metrics`` serves Prometheus
 metrics; ``GET /healthz`` says it is up. The monitoring is the same one line a
 user's app gets (:class:`profiler.monitor.Monitor`): errors are logged as JSON
 records (with tracebacks) and shipped to Loggly/Splunk when configured; callers
@@ -29,6 +30,7 @@ from profiler.monitor.flask_ext import Monitor
 from profiler.monitor.json_body import BadJson, parse_json_body
 from profiler.monitor.metrics import ServiceMetrics
 from profiler.monitor.otel import OtelExporter
+from profiler.monitor.scope import current_fields
 from profiler.monitor.telemetry import Telemetry
 from profiler.target import client_timeout
 from profiler.trace.derive import trace_call
@@ -158,8 +160,9 @@ def create_app(
             error = {"message": UPSTREAM_MESSAGE, "kind": kind, "request_id": request_id}
             return jsonify(error=error), upstream_status(kind)
         extra = {} if trace is None else {"timing": _timing(trace)}
+        fields = current_fields()  # the monitor's scope: this request's id, as in X-Request-ID and the log
         return jsonify(  # a Response, not a (response, status) pair Flask would take apart
-            id=recording.call_id,
+            id=fields["http_request_id"] if fields is not None else None,
             **answer,
             usage={
                 "input_tokens": recording.usage_input_tokens,

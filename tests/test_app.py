@@ -37,6 +37,10 @@ def test_chat_with_a_prompt(app_client: FlaskClient) -> None:
     assert response.status_code == 200
     body = response.get_json()
     assert body["request_id"].startswith("req_")
+    # Its own id is the request's: the one answered in X-Request-ID, and new for every request.
+    assert body["id"] == response.headers["X-Request-ID"]
+    again = app_client.post("/chat", json={"prompt": "hi"}, headers={"X-Request-ID": "caller-42"})
+    assert again.get_json()["id"] == "caller-42" != body["id"]
     assert body["choices"][0]["message"]["content"]
     assert body["usage"]["output_tokens"] == 8
     assert "timing" not in body  # asked for with ?timing=1: deriving it costs the request
