@@ -13,8 +13,10 @@ from collections.abc import Iterator
 import httpx2
 import openai
 import pytest
-from flask import Flask, Response, stream_with_context
+from flask import Flask, Response, send_file, stream_with_context
 from werkzeug.serving import make_server
+from werkzeug.test import EnvironBuilder
+from werkzeug.wsgi import FileWrapper
 
 import profiler.monitor
 from profiler.monitor.metrics import ServiceMetrics
@@ -184,3 +186,31 @@ def test_a_streamed_body_leaves_no_scope_behind(
     unread.close()  # a body closed unread: the request ends there, and no call was made
     assert _count(app, DURATION, http_route="/sse") == 2
     assert _count(app, CALLS, gen_ai_operation_name="chat") == 1
+
+
+def test_a_file_the_server_may_send_itself_is_not_wrapped(app: Flask) -> None:
+    class Unsized(io.RawIOBase):  # a file-like object whose size send_file cannot tell
+        def __init__(self) -> None:
+            self._left = [b"a file's bytes"]
+
+        def readable(self) -> bool:
+            return True
+
+        def readinto(self, buffer: bytearray) -> int:  # type: ignore[override]
+            data = self._left.pop() if self._left else b""
+            buffer[: len(data)] = data
+            return len(data)
+
+    @app.get("/file")
+    def file() -> Response:
+        return send_file(Unsized(), mimetype="application/octet-stream")
+
+    environ = EnvironBuilder(path="/file").get_environ()
+    environ["wsgi.file_wrapper"] = FileWrapper  # as gunicorn offers one, to send a file with sendfile
+    started: list[str] = []
+    body = app(environ, lambda status, headers, exc_info=None: started.append(status))
+    assert started == ["200 OK"]
+    assert isinstance(body, FileWrapper)  # still the server's to send as it can
+    assert b"".join(body) == b"a file's bytes"
+    body.close()
+    assert _count(app, DURATION, http_route="/file") == 1

@@ -177,6 +177,13 @@ class _TimedWsgi:
         if not streamed:
             return body
         fields, status = streamed[0]
+        file_wrapper = environ.get("wsgi.file_wrapper")
+        if isinstance(file_wrapper, type) and isinstance(body, file_wrapper):
+            # A file the server may send itself (sendfile): no call is made while it is sent.
+            self._monitor._telemetry.observe_request(  # type: ignore[union-attr]
+                fields["http_method"], fields["http_route"], status, time.perf_counter() - started
+            )
+            return body
         return _ScopedBody(body, self._monitor, fields, status, started)
 
 
