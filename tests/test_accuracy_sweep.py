@@ -5,7 +5,9 @@ work 0/20/100 ms, with and without rate-limit faults. Each request is joined
 to the simulator's log by x-request-id. Allowances are the loopback ones
 measured on the 2-core CI machine (docs/performance.md): the client and the
 simulator share those cores, so at concurrency 16 a thread can see an event
-late when it waits for the GIL; it can never see it early.
+late when it waits for the GIL; it can never see it early. At concurrency 16 the
+simulator's log is corrected by its own read lag where a packet capture is
+allowed (``profiler.simulator.wire_truth``, as test_wire_capture does).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import pytest
 
 from profiler.accuracy import Measurement, compare_run, measure_against_simulator
 from profiler.simulator import Scenario, load_scenario
+from profiler.simulator.wire_truth import capture_wire_truth
 from profiler.trace.derive import trace_call
 from profiler.trace.phases import Group
 from profiler.workload import WorkloadConfig
@@ -31,6 +34,14 @@ LATE_MS_SERIAL = 8.0
 ITL_MS_SERIAL = 10.0
 MEDIAN_MS_CONCURRENT = 25.0
 MAX_MS_CONCURRENT = 250.0
+# Against the log corrected by the simulator's read lag (a packet capture: CI runs as root), over 15
+# runs of 16 concurrent streams the 119 first contents stamped exactly were −1.7 … +1.2 ms off (median
+# −0.16 ms; +2.4 ms once in 15 runs more); the server waits' medians +0.3 … +11 ms (the uncorrected log:
+# up to 26.9 ms). A call can look early by as much as test_wire_capture measured when the simulator is
+# preempted between its send and its stamp of it (−4.8 ms; −5.0 ms seen here once).
+EARLY_MS_WIRE = 8.0
+LATE_MS_EXACT = 3.0
+MEDIAN_MS_EXACT = 1.0
 
 
 def _scenario(delay_ms: float, stream: bool, rate_limit: float = 0.0) -> Scenario:
@@ -124,16 +135,42 @@ def test_phases_match_ground_truth_serial(tmp_path: Path, delay_ms: int, stream:
 @pytest.mark.parametrize("stream", [False, True], ids=["plain", "stream"])
 def test_phases_match_ground_truth_concurrent(tmp_path: Path, stream: bool) -> None:
     config = WorkloadConfig(requests=16, concurrency=16, stream=stream)
-    measured = _measure(tmp_path, _scenario(200, stream), config)
+    with capture_wire_truth() as wire:  # the referee's correction, where a capture is allowed (root)
+        measured = _measure(tmp_path, _scenario(200, stream), config)
     recordings, truth = measured.recordings, measured.truth
     comparisons = compare_run(recordings, truth)
     assert len(truth) == len(recordings) == 16
     assert all(c.attempts_matched == c.attempts_measured for c in comparisons)
-    _check_errors([e for c in comparisons for e in c.server_wait_ms], 16)
-    if stream:
-        ttft_errors = [c.ttft_ms for c in comparisons if c.ttft_ms is not None]
-        assert len(ttft_errors) == 16
-        _check_errors(ttft_errors, 16)
+    server_wait_errors = [e for c in comparisons for e in c.server_wait_ms]
+    ttft_errors = [c.ttft_ms for c in comparisons if c.ttft_ms is not None]
+    assert len(server_wait_errors) == 16 and len(ttft_errors) == (16 if stream else 0)
+    if wire.problem is not None:  # the simulator's own log only: its read lag counts against us
+        _check_errors(server_wait_errors, 16)
+        if stream:
+            _check_errors(ttft_errors, 16)
+        return
+    # Each call's truth corrected by how late the simulator read its request (the wait a client
+    # rightly counts as the server's, which the simulator's log cannot see).
+    traces = {t.call_id: t for t in (trace_call(r) for r in recordings)}
+    lags = [wire.read_lag_ms(truth[traces[c.call_id].x_request_id or ""]) for c in comparisons]
+    assert None not in lags
+    corrected = [error - (lag or 0.0) for error, lag in zip(server_wait_errors, lags, strict=True)]
+    assert min(corrected) >= -EARLY_MS_WIRE, sorted(corrected)[:3]
+    assert statistics.median(corrected) <= MEDIAN_MS_CONCURRENT, corrected
+    assert max(corrected) <= MAX_MS_CONCURRENT, corrected
+    if not stream:
+        return
+    # A first content whose arrival the kernel stamped exactly is the server's to within a few ms; one
+    # whose read merged later bytes is flagged as a bound (docs/metrics.md), and is never early.
+    exact, bounds = [], []
+    for comparison, lag in zip(comparisons, lags, strict=True):
+        assert comparison.ttft_ms is not None
+        error = comparison.ttft_ms - (lag or 0.0)
+        (bounds if traces[comparison.call_id].ttft_bounded else exact).append(error)
+    assert exact, bounds  # 3 to 11 of 16 were exact over 15 runs
+    assert min(exact) >= -EARLY_MS_WIRE and max(exact) <= LATE_MS_EXACT, sorted(exact)
+    assert abs(statistics.median(exact)) <= MEDIAN_MS_EXACT, sorted(exact)
+    assert not bounds or (min(bounds) >= -EARLY_MS_WIRE and max(bounds) <= MAX_MS_CONCURRENT), bounds
 
 
 @pytest.mark.parametrize("local_work_ms", [0, 20, 100])
