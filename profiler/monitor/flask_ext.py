@@ -128,6 +128,12 @@ class Monitor:
     def _metrics(self) -> Response:
         return Response(self.telemetry.exposition(), mimetype=CONTENT_TYPE)
 
+    def observe_request(self, fields: dict[str, str], status: int, seconds: float) -> None:
+        """A served request's duration, by its method, route and status."""
+        self._telemetry.observe_request(  # type: ignore[union-attr]  # init_app set it
+            fields["http_method"], fields["http_route"], status, seconds
+        )
+
 
 class _TimedWsgi:
     """Around the Flask app's WSGI app: the request's duration and status for the metrics, and its
@@ -158,12 +164,7 @@ class _TimedWsgi:
                 if self._header not in names:  # a route may set its own id
                     headers.append((monitor.request_id_header, fields["http_request_id"]))
                 if "content-length" in names:
-                    monitor._telemetry.observe_request(  # type: ignore[union-attr]  # init_app set it
-                        fields["http_method"],
-                        fields["http_route"],
-                        int(status[:3]),
-                        time.perf_counter() - started,
-                    )
+                    monitor.observe_request(fields, int(status[:3]), time.perf_counter() - started)
                 else:
                     streamed.append((fields, int(status[:3])))
             return start_response(status, headers, exc_info)
@@ -180,9 +181,7 @@ class _TimedWsgi:
         file_wrapper = environ.get("wsgi.file_wrapper")
         if isinstance(file_wrapper, type) and isinstance(body, file_wrapper):
             # A file the server may send itself (sendfile): no call is made while it is sent.
-            self._monitor._telemetry.observe_request(  # type: ignore[union-attr]
-                fields["http_method"], fields["http_route"], status, time.perf_counter() - started
-            )
+            self._monitor.observe_request(fields, status, time.perf_counter() - started)
             return body
         return _ScopedBody(body, self._monitor, fields, status, started)
 
@@ -237,7 +236,4 @@ class _ScopedBody:
     def _observe(self) -> None:
         if self._started is not None:
             seconds, self._started = time.perf_counter() - self._started, None
-            fields = self._fields
-            self._monitor._telemetry.observe_request(  # type: ignore[union-attr]
-                fields["http_method"], fields["http_route"], self._status, seconds
-            )
+            self._monitor.observe_request(self._fields, self._status, seconds)
