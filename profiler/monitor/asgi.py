@@ -78,7 +78,7 @@ class MonitorMiddleware:
 
         kind: str | None = None
         try:
-            with request_scope(self.telemetry, fields):
+            with request_scope(self.telemetry, fields, route_of=lambda: _route_of(scope)):
                 try:
                     await self.app(scope, receive, send_noting_status)
                 except Exception as exc:

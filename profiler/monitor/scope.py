@@ -44,8 +44,15 @@ _own: set[int] = set()
 
 
 def current_fields() -> Mapping[str, Any] | None:
+    """The fields of the request being served here, its route filled in once the router has found it."""
     scope = _scope.get()
-    return scope.fields if scope is not None else None
+    if scope is None:
+        return None
+    if scope.route_of is not None and not scope.fields.get("http_route"):
+        route = scope.route_of()
+        if route:
+            scope.fields["http_route"] = route  # type: ignore[index]  # the server's own dict
+    return scope.fields
 
 
 def note_failure(error_type: str | None, kind: str) -> None:
@@ -151,11 +158,20 @@ class request_scope:  # a context manager, named like one written as a function
     A class rather than a generator, and two context variables (the collector, and this scope
     for its fields and failures): it is entered on every request."""
 
-    __slots__ = ("_collecting", "_scope", "_telemetry", "failures", "fields")
+    __slots__ = ("_collecting", "_scope", "_telemetry", "failures", "fields", "route_of")
 
-    def __init__(self, telemetry: Telemetry, fields: Mapping[str, Any]) -> None:
+    def __init__(
+        self,
+        telemetry: Telemetry,
+        fields: Mapping[str, Any],
+        route_of: Callable[[], str] | None = None,
+    ) -> None:
         self._telemetry = telemetry
         self.fields = fields
+        # Where the route is found when it is not known yet as the scope opens (ASGI: the router
+        # matches inside the app). Asked as a call ends, so its records carry the route even when
+        # the worker handles them while the request is still going on.
+        self.route_of = route_of
         # The calls of this request that failed: (exception class name, error kind), for `upstream_kind`.
         self.failures: list[tuple[str | None, str]] = []
 
