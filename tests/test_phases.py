@@ -499,6 +499,28 @@ def test_a_sdk_call_through_a_mock_transport_counts_its_wait_as_network() -> Non
     assert sum(ms(trace.phases[name]) for name in LOCAL_PHASES) < 50.0
 
 
+def test_a_client_whose_base_url_changes_is_recorded_at_its_new_server() -> None:
+    import httpx2
+    from openai import OpenAI
+
+    from profiler.trace.instrument import collecting
+
+    body = {"object": "list", "data": []}
+    http_client = httpx2.Client(transport=httpx2.MockTransport(lambda _: httpx2.Response(200, json=body)))
+    client = OpenAI(api_key="sk-test", base_url="http://first.invalid:8001/v1", http_client=http_client)
+    with collecting() as collector:
+        client.models.list()
+        client.models.list()
+        client.base_url = "https://second.invalid/api/v2"  # the server address is worked out again
+        client.models.list()
+    seen = [(r.server_address, r.server_port, r.operation) for r in collector.recordings]
+    assert seen == [
+        ("first.invalid", 8001, "models"),
+        ("first.invalid", 8001, "models"),
+        ("second.invalid", 443, "models"),
+    ]
+
+
 def test_frames_of_one_merged_buffer_lose_their_own_arrivals() -> None:
     """Read frame by frame, chunks written 10 ms apart but merged by the kernel into one buffer share
     its (newest) stamp: the earlier frames' reads are inexact. Their gaps are unknown, not 0, and a
