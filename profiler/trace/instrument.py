@@ -421,8 +421,8 @@ def collecting(collector: Collector | None = None) -> Iterator[Collector]:
 
 
 def collect_here(collector: Collector) -> Token[Collector | None]:
-    """Record this context's calls in ``collector`` until `stop_collecting_here` (what
-    `collecting_here` does, for a caller that holds the token itself: one object fewer per request)."""
+    """Record this context's calls in ``collector`` until `stop_collecting_here`: `collecting_here`
+    without its object, for a caller that holds the token itself (a request scope)."""
     install()
     return _local_collector.set(collector)
 
@@ -441,17 +441,16 @@ class collecting_here:  # a context manager, named like one written as a functio
     __slots__ = ("_token", "collector")
 
     def __init__(self, collector: Collector | None = None) -> None:
-        install()
         self.collector = collector or Collector()
         self._token: Token[Collector | None] | None = None
 
     def __enter__(self) -> Collector:
-        self._token = _local_collector.set(self.collector)
+        self._token = collect_here(self.collector)
         return self.collector
 
     def __exit__(self, *exc: object) -> None:
         assert self._token is not None
-        _local_collector.reset(self._token)
+        stop_collecting_here(self._token)
 
 
 __all__ = [
