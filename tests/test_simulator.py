@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ from profiler.simulator import (
 )
 from profiler.simulator.content import write_replies
 from profiler.simulator.faults import FaultPlan
+from profiler.simulator.settle import SETTLE_PATH, Settled, settle
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -310,6 +312,28 @@ def test_ground_truth_line_matches_the_request(instant: SimulatorProcess) -> Non
     assert record["response_complete"] is True
     assert record["client_disconnected"] is False
     assert time.time() - 60 < record["received_at"] <= time.time()
+
+
+def test_settle_answers_once_every_request_taken_is_logged(start: Start) -> None:
+    sim = start(dataclasses.replace(INSTANT, name="settle", ttft_ms=600.0))
+    assert sim.ground_truth_path is not None
+    with ThreadPoolExecutor(1) as pool:
+        answered = pool.submit(client(sim).chat.completions.create, model="m", messages=MESSAGES)
+        deadline = time.monotonic() + 5.0
+        while (now := settle(sim.url, timeout_s=0.0)) is not None and now.in_flight == 0:
+            assert time.monotonic() < deadline, "the request never reached the simulator"
+            time.sleep(0.01)
+        # Taken, not logged yet: a short settle gives up and says so.
+        assert settle(sim.url, timeout_s=0.05) == Settled(in_flight=1, finished=0)
+        assert not sim.ground_truth_path.read_text()
+        # A long one returns once the request is logged, not before, and is itself no request.
+        assert settle(sim.url, timeout_s=5.0) == Settled(in_flight=0, finished=1)
+        assert len(sim.ground_truth_path.read_text().splitlines()) == 1
+        answered.result(timeout=5.0)
+    assert len(sim.ground_truth_path.read_text().splitlines()) == 1
+    refused = httpx2.get(f"{sim.url}{SETTLE_PATH}?timeout_ms=soon")
+    assert refused.status_code == 400 and "timeout_ms" in refused.json()["error"]
+    assert settle("http://127.0.0.1:9", timeout_s=0.1) is None  # nothing listens: unknown, not 0
 
 
 def test_the_log_names_the_clients_port_so_a_packet_capture_can_join_it(instant: SimulatorProcess) -> None:

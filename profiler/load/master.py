@@ -138,5 +138,5 @@ class MasterSide:
             base_url=None if embedded else redact_url(host),
             scenario=self.options.scenario or None,
             tls=host.startswith("https://"),
-            requests_served=served_requests(directory / "ground_truth.jsonl") if embedded else None,
+            requests_served=served_requests(directory / "ground_truth.jsonl", host) if embedded else None,
         )

@@ -4,6 +4,7 @@ the progress display, the shippers, the program's environment."""
 from __future__ import annotations
 
 import os
+import ssl
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -16,6 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from profiler.monitor.shipping import BatchingHTTPHandler
 from profiler.simulator import Scenario, SimulatorError, SimulatorProcess
+from profiler.simulator.settle import settle
 from profiler.trace.recording import CallRecording
 from profiler.trace.wire import WireCapture
 
@@ -75,8 +77,13 @@ def start_simulator(
         raise UsageError(f"the embedded simulator did not start: {exc}") from None
 
 
-def served_requests(ground_truth: Path) -> int | None:
-    """How many requests the simulator logged so far (None when there is no log)."""
+def served_requests(
+    ground_truth: Path, simulator_url: str, context: ssl.SSLContext | None = None
+) -> int | None:
+    """How many requests the simulator logged (None when there is no log), once it has logged every
+    request it took: it logs one a moment after the client read its answer, so it is asked to settle
+    first (for at most 2 s)."""
+    settle(simulator_url, context=context)
     try:
         with ground_truth.open("rb") as handle:
             return sum(1 for line in handle if line.strip())

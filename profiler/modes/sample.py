@@ -129,7 +129,11 @@ def run_sample(
                     wire.stop()
             interrupted = measured.interrupted
             if scenario is not None:
-                served = served_requests(output_dir / "ground_truth.jsonl")
+                served = served_requests(
+                    output_dir / "ground_truth.jsonl",
+                    simulator.url,
+                    verify if isinstance(verify, ssl.SSLContext) else None,
+                )
             for profile_pass in [] if interrupted else profile_passes:
                 progress.start(f"profile ({profile_pass.name})", config.requests)
                 # Traced too, only so the bar counts failures as the summary does; the records are dropped.

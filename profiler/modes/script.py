@@ -79,7 +79,7 @@ def run_script(
         if outcome.traceback:
             sys.stderr.write(outcome.traceback)
         if scenario is not None:
-            served = served_requests(output_dir / "ground_truth.jsonl")
+            served = served_requests(output_dir / "ground_truth.jsonl", simulator.url)
         if args.separate_passes and not outcome.interrupted:
             for profile_pass in profile_passes:
                 console.print(f"Running it again under {profile_pass.name} (its output hidden)")

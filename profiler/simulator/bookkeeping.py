@@ -11,6 +11,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from .endpoint import RECORD
 from .ground_truth import RequestRecord
 from .headers import OPENAI_VERSION
+from .settle import SETTLE_PATH, answer_settle
 from .state import SimulatorState
 from .wire import new_request_id
 
@@ -27,6 +28,9 @@ class Bookkeeping:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        if scope["path"] == SETTLE_PATH and scope["method"] == "GET":
+            await answer_settle(self.state, scope, send)
             return
         started = perf_counter()
         headers = Headers(scope=scope)
@@ -65,11 +69,14 @@ class Bookkeeping:
             if message["type"] == "http.response.body" and not message.get("more_body", False):
                 record.response_complete = True
 
+        self.state.in_flight += 1
         try:
             await self.app(scope, receive_noting_the_end, send_with_headers)
         finally:
             if self.state.log is not None:
                 self.state.log.write(record)
+            self.state.in_flight -= 1
+            self.state.finished += 1
 
     def _headers(self, record: RequestRecord) -> list[tuple[bytes, bytes]]:
         if record.fault == "rate_limit":

@@ -32,6 +32,8 @@ class SimulatorState:
         self.budget = RateLimitBudget()
         self.system_fingerprint = f"fp_{random.Random(f'{scenario.seed}:fp').getrandbits(40):010x}"
         self.store = ResponseStore()
+        self.in_flight = 0  # requests taken and not yet logged (settle.py waits for none)
+        self.finished = 0  # requests logged, or that would have been without a log
 
     def plan(self, answer: Answer) -> ReplyPlan:
         # One fault draw and one timing per request, each from its own seeded stream, so a
