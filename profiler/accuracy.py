@@ -22,6 +22,7 @@ from typing import Any
 import httpx2
 import openai
 
+from profiler.frozen_heap import frozen_heap
 from profiler.simulator import Scenario, SimulatorProcess
 from profiler.trace.derive import itl_by_gap, trace_call
 from profiler.trace.instrument import collecting
@@ -251,7 +252,11 @@ def measure_against_simulator(
         else:
             client = openai.OpenAI(**options, http_client=httpx2.Client(verify=verify, timeout=60))
         try:
-            with collecting(Collector(arrival_times=arrival_times)) as collector, busy_threads(busy):
+            with (
+                frozen_heap(),
+                collecting(Collector(arrival_times=arrival_times)) as collector,
+                busy_threads(busy),
+            ):
                 result = run_workload(client, config)
         finally:
             if capture is not None:

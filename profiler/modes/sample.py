@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from profiler.finish import finish_run, run_collector
+from profiler.frozen_heap import frozen_heap
 from profiler.modes.common import (
     CallProgress,
     close_shippers,
@@ -122,7 +123,7 @@ def run_sample(
             progress.start("measure (trace only)", config.requests)
             wire = start_wire_capture(args.wire_arrivals, base_url, console)
             try:
-                with collecting(collector):
+                with frozen_heap(), collecting(collector):
                     measured = run_workload(client(), config)
             finally:
                 if wire is not None:

@@ -12,7 +12,6 @@ come from a trace-only run — at the price of those extra runs.
 from __future__ import annotations
 
 import argparse
-import gc
 import os
 import sys
 import time
@@ -22,6 +21,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from profiler.finish import finish_run, run_collector
+from profiler.frozen_heap import frozen_heap
 from profiler.modes.common import (
     close_shippers,
     environment,
@@ -62,14 +62,17 @@ def run_script(
             )
         how = f"with {' and '.join(p.name for p in attached)} attached" if attached else "trace only"
         console.print(f"Running [bold]{escape(program.label)}[/bold] ({how})", soft_wrap=True)
-        # Our own modules (rich, the SDK's models…) are long-lived: keep the garbage collector
-        # from scanning them again and again while it collects the program's short-lived objects.
-        gc.freeze()
         collector = run_collector()
         base_url = simulator.base_url if scenario is not None else os.environ.get("OPENAI_BASE_URL")
         wire = start_wire_capture(args.wire_arrivals, base_url, console)
         try:
-            with collecting(collector), in_every_thread(attached) if attached else nullcontext():
+            # Our own modules (rich, the SDK's models…) are long-lived: keep the garbage collector
+            # from scanning them again and again while it collects the program's short-lived objects.
+            with (
+                frozen_heap(),
+                collecting(collector),
+                in_every_thread(attached) if attached else nullcontext(),
+            ):
                 wall_start, cpu_start = time.perf_counter(), time.process_time()
                 outcome = run_program(program)
                 wall, cpu_s = (wall_start, time.perf_counter()), time.process_time() - cpu_start
