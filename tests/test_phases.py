@@ -468,6 +468,7 @@ def test_a_sdk_call_through_a_mock_transport_counts_its_wait_as_network() -> Non
     import httpx2
     from openai import OpenAI
 
+    from profiler.frozen_heap import frozen_heap
     from profiler.trace.instrument import collecting
 
     body = {
@@ -484,7 +485,8 @@ def test_a_sdk_call_through_a_mock_transport_counts_its_wait_as_network() -> Non
 
     http_client = httpx2.Client(transport=httpx2.MockTransport(slow_server))
     client = OpenAI(api_key="sk-test", base_url="http://mock.invalid/v1", http_client=http_client)
-    with collecting() as collector:
+    # Frozen: a full collection of the test process (80–100 ms) inside a call would be local time.
+    with frozen_heap(), collecting() as collector:
         client.chat.completions.create(model="m", messages=[{"role": "user", "content": "hi"}])
         client.chat.completions.create(
             model="m",
