@@ -34,6 +34,7 @@ from profiler.runs import (
     TargetInfo,
 )
 from profiler.runs import load_run as load_run
+from profiler.trace.gc_pauses import GcLog
 from profiler.trace.instrument import collecting
 from profiler.trace.recording import Collector
 
@@ -87,6 +88,7 @@ def session(output_dir: str | Path | None = None, *, profiler: str = "none") -> 
     interrupted = False
     with ExitStack() as stack:
         collector = stack.enter_context(collecting(Collector(arrival_times=True)))
+        gc_log = stack.enter_context(GcLog().attached())
         for profile_pass in profile_passes:
             stack.enter_context(profile_pass.thread_context())
         wall_start, cpu_start = time.perf_counter(), time.process_time()
@@ -107,6 +109,7 @@ def session(output_dir: str | Path | None = None, *, profiler: str = "none") -> 
                 profile_passes=profile_passes,
                 figures_from=MEASURED_WITH_PROFILERS if profile_passes else MEASURED_TRACE_ONLY,
                 interrupted=interrupted,
+                gc_log=gc_log,
             )
 
 

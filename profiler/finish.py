@@ -20,6 +20,7 @@ from profiler.profiling.passes import ProfilePass
 from profiler.runs import MEASURED_TRACE_ONLY, Passes, Run, RunConfig, TargetInfo
 from profiler.runs.accumulate import FigureAccumulator
 from profiler.trace.derive import trace_call
+from profiler.trace.gc_pauses import GcLog, gc_figures
 from profiler.trace.recording import CallRecording, Collector
 from profiler.trace.wire import Resolution, WireCapture
 
@@ -67,11 +68,13 @@ def build_run(
     interrupted: bool = False,
     loop_lag_s: Sequence[float] | None = None,
     wire: WireCapture | None = None,
+    gc_log: GcLog | None = None,
 ) -> Run:
     """The run of a collector; ``wall`` is in perf_counter seconds. Lists only passes that profiled.
 
     ``wire``: a packet capture of the run (stopped): the kept calls' reads and writes get their
-    times from it before they are derived (calls past ``KEEP_CALLS`` were derived as they ended)."""
+    times from it before they are derived (calls past ``KEEP_CALLS`` were derived as they ended).
+    ``gc_log``: the collections noted while the calls were made."""
     origin = collector.origin
     profiled = [p for p in profile_passes if p.has_profile()]
     notes = list(collector.arrival_notes)
@@ -80,8 +83,9 @@ def build_run(
     if notes:
         target = replace(target, arrival_timestamps="; ".join(notes))
     rollup = collector.overflow.accumulator if isinstance(collector.overflow, Rollup) else None
+    calls = [trace_call(recording, origin) for recording in collector.recordings]
     return Run.build(
-        [trace_call(recording, origin) for recording in collector.recordings],
+        calls,
         rolled_up=rollup,
         wall=(wall[0] - origin, wall[1] - origin),
         cpu_s=cpu_s,
@@ -92,6 +96,7 @@ def build_run(
         interrupted=interrupted,
         attribution=explain(profiled),
         loop_lag_s=loop_lag_s,
+        gc=None if gc_log is None else gc_figures(gc_log, calls, origin),
     )
 
 
@@ -121,6 +126,7 @@ def finish_run(
     console: Console | None = None,
     loop_lag_s: Sequence[float] | None = None,
     wire: WireCapture | None = None,
+    gc_log: GcLog | None = None,
 ) -> Run:
     """Build the run and, with an ``output_dir``, write every output of it there."""
     run = build_run(
@@ -134,6 +140,7 @@ def finish_run(
         interrupted=interrupted,
         loop_lag_s=loop_lag_s,
         wire=wire,
+        gc_log=gc_log,
     )
     if output_dir is not None:
         profiled = [p for p in profile_passes if p.has_profile()]

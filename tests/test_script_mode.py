@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -332,3 +333,60 @@ def test_separate_passes_repeat_the_program_and_say_so(tmp_path: Path) -> None:
     summary = json.loads((out / "summary.json").read_text())
     assert summary["passes"] == {"figures": "measure (trace only)", "profiles": ["pyinstrument"]}
     assert summary["requests"]["started"] == 2  # the figures are the first run's only
+
+
+GC_DURING_A_STREAM = """
+    import gc, json, sys, threading, time, openai
+    heap = [[] for _ in range(800_000)]  # containers the collector has to walk: a long pause
+    client = openai.OpenAI()
+    stream = client.chat.completions.create(
+        model="gpt-3.5-turbo", messages=[{"role": "user", "content": "hi"}], stream=True)
+    chunks = iter(stream)
+    next(c for c in chunks if c.choices and c.choices[0].delta.content)
+
+    def collect():  # while the main thread waits in the stream for chunks that keep arriving
+        time.sleep(0.05)
+        began = time.perf_counter()
+        gc.collect()
+        json.dump({"gc_ms": (time.perf_counter() - began) * 1000}, open(sys.argv[1], "w"))
+
+    collector = threading.Thread(target=collect)
+    collector.start()
+    for _ in chunks:
+        pass
+    collector.join()
+"""
+
+
+def test_a_collection_inside_a_call_is_its_contention_and_named_so(tmp_path: Path) -> None:
+    """The program's own thread collects garbage while a stream's chunks arrive every 5 ms: the call
+    reads them late by about the pause, which the program timed itself (the ground truth here)."""
+    script, truth_path, out = tmp_path / "collects.py", tmp_path / "truth.json", tmp_path / "out"
+    script.write_text(textwrap.dedent(GC_DURING_A_STREAM))
+    scenario = tmp_path / "steady.json"
+    scenario.write_text(json.dumps({"name": "steady", "ttft_ms": 20, "token_ms": 5, "jitter_ms": 0,
+                                    "output_tokens": 200}))  # fmt: skip
+    result = run_cli(
+        "--simulate", "--scenario", str(scenario), "--profiler", "none", "--quiet", "--wire-arrivals",
+        "--output-dir", str(out), str(script), str(truth_path),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    pause_ms = json.loads(truth_path.read_text())["gc_ms"]
+    assert pause_ms > 30, "the heap was too small to make a pause worth measuring"
+    summary = json.loads((out / "summary.json").read_text())
+    gc_figures = summary["gc"]
+    assert gc_figures["collections"]["2"] >= 1
+    # The callbacks run inside the program's own timing of gc.collect().
+    assert pause_ms - 2.0 <= gc_figures["longest_ms"] <= pause_ms
+    assert gc_figures["calls_paused"] == 1 and gc_figures["of_calls"] == 1
+    # The whole pause fell while the call was in flight; smaller collections add to it.
+    assert pause_ms - 2.0 <= gc_figures["calls_ms"] <= gc_figures["pause_ms"]
+    assert gc_figures["calls_contention_ms"] <= gc_figures["calls_local_ms"] <= gc_figures["calls_ms"]
+    if re.search(r"packet capture: (\d+) of \1 reads", summary["target"]["arrival_timestamps"]):
+        # Every chunk's arrival is known (root): chunks kept arriving during the pause (one every
+        # 5 ms), so all of it but the wait for the first one is the call's contention.
+        assert gc_figures["calls_contention_ms"] >= pause_ms - 12.0
+    else:
+        # Without a capture, the reads after the pause merged the chunks that arrived during it and
+        # carry the newest one's stamp: the call's contention is only a lower bound.
+        assert "packet capture unavailable" in summary["target"]["arrival_timestamps"]

@@ -36,6 +36,7 @@ from profiler.report.snakeviz import server_command
 from profiler.runs import RunConfig, TargetInfo
 from profiler.simulator import Scenario
 from profiler.target import Target, client_timeout, key_without_url_note, redact_url
+from profiler.trace.gc_pauses import GcLog
 from profiler.trace.instrument import collecting
 from profiler.trace.recording import Collector
 from profiler.workload import WorkloadConfig, run_workload
@@ -87,6 +88,7 @@ def run_sample(
     progress = CallProgress(console, args.quiet)
     collector = run_collector(progress.call_done)
     served: int | None = None
+    gc_log = GcLog()
     verify: ssl.SSLContext | bool = True
     with ExitStack() as stack:
         if scenario is not None:
@@ -123,7 +125,7 @@ def run_sample(
             progress.start("measure (trace only)", config.requests)
             wire = start_wire_capture(args.wire_arrivals, base_url, console)
             try:
-                with frozen_heap(), collecting(collector):
+                with frozen_heap(), gc_log.attached(), collecting(collector):
                     measured = run_workload(client(), config)
             finally:
                 if wire is not None:
@@ -181,6 +183,7 @@ def run_sample(
         console=console,
         loop_lag_s=measured.loop_lag_s,
         wire=wire,
+        gc_log=gc_log,
     )
     close_shippers(shippers, console)
     if interrupted:

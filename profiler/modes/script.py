@@ -37,6 +37,7 @@ from profiler.runs import MEASURED_TRACE_ONLY, MEASURED_WITH_PROFILERS, RunConfi
 from profiler.script import Program, run_program
 from profiler.simulator import Scenario
 from profiler.target import SIMULATOR_API_KEY
+from profiler.trace.gc_pauses import GcLog
 from profiler.trace.instrument import collecting
 
 EXIT_INTERRUPTED = 130
@@ -63,6 +64,7 @@ def run_script(
         how = f"with {' and '.join(p.name for p in attached)} attached" if attached else "trace only"
         console.print(f"Running [bold]{escape(program.label)}[/bold] ({how})", soft_wrap=True)
         collector = run_collector()
+        gc_log = GcLog()
         base_url = simulator.base_url if scenario is not None else os.environ.get("OPENAI_BASE_URL")
         wire = start_wire_capture(args.wire_arrivals, base_url, console)
         try:
@@ -70,6 +72,7 @@ def run_script(
             # from scanning them again and again while it collects the program's short-lived objects.
             with (
                 frozen_heap(),
+                gc_log.attached(),
                 collecting(collector),
                 in_every_thread(attached) if attached else nullcontext(),
             ):
@@ -112,6 +115,7 @@ def run_script(
         log_handlers=shippers,
         console=console,
         wire=wire,
+        gc_log=gc_log,
     )
     close_shippers(shippers, console)
     if outcome.interrupted:

@@ -18,6 +18,7 @@ from profiler.report.snakeviz import view_command
 from profiler.report.verdict import verdict
 from profiler.runs import Distribution, Run
 from profiler.runs.model import MEASURED_TRACE_ONLY
+from profiler.trace.gc_pauses import GcFigures
 from profiler.trace.phases import PHASES, TOTALS, help_of
 
 # Wide enough for any line we print: a console that is not a terminal has no width of its own.
@@ -93,6 +94,8 @@ def requests_table(run: Run) -> Table:
         table.add_row("latency from due", _percentiles(figures.latency_from_schedule))
     if figures.event_loop_lag is not None:
         table.add_row("event-loop lag", _percentiles(figures.event_loop_lag))
+    if figures.gc is not None and figures.gc.longest_ms is not None:
+        table.add_row("garbage collection", _gc_row(figures.gc))
     if run.target.arrival_timestamps:
         table.add_row("arrival times", run.target.arrival_timestamps)
     queue = figures.breakdown["queue"]
@@ -110,6 +113,17 @@ def requests_table(run: Run) -> Table:
     if figures.throughput_rps is not None:
         table.add_row("throughput", f"{figures.throughput_rps:.2f} calls/s over {figures.wall_s:.2f} s")
     return table
+
+
+def _gc_row(gc: GcFigures) -> str:
+    counts = "/".join(str(gc.collections.get(str(generation), 0)) for generation in range(3))
+    row = f"{counts} collections (generations 0/1/2), {_ms(gc.pause_ms)} in all, longest {_ms(gc.longest_ms)}"
+    if gc.calls_ms:
+        row += (
+            f"; {_ms(gc.calls_ms)} while {gc.calls_paused} of {gc.of_calls} calls were in flight,"
+            f" {_ms(gc.calls_local_ms)} of it their local time ({_ms(gc.calls_contention_ms)} contention)"
+        )
+    return row
 
 
 def phases_table(run: Run, explain: bool = True) -> Table:

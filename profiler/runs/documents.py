@@ -13,6 +13,7 @@ from typing import Any
 from profiler.runs.figures import PhaseStats, RunFigures, Streaming
 from profiler.runs.model import Attribution, Passes, Run, RunConfig, TargetInfo
 from profiler.runs.stats import Distribution, WallSplit
+from profiler.trace.gc_pauses import GcFigures
 from profiler.trace.model import RequestTrace
 from profiler.trace.phases import BREAKDOWN_KEYS
 
@@ -49,6 +50,7 @@ def _figures_document(figures: RunFigures) -> dict[str, Any]:
         "schedule_lag_ms": _dist(figures.schedule_lag),
         "latency_from_schedule_ms": _dist(figures.latency_from_schedule),
         "event_loop_lag_ms": _dist(figures.event_loop_lag),
+        "gc": None if figures.gc is None else figures.gc.to_dict(),
     }
     streaming = figures.streaming
     if streaming is not None:
@@ -131,6 +133,7 @@ def _figures_from(document: Mapping[str, Any]) -> RunFigures:
         schedule_lag=Distribution.from_dict(document.get("schedule_lag_ms")),
         latency_from_schedule=Distribution.from_dict(document.get("latency_from_schedule_ms")),
         event_loop_lag=Distribution.from_dict(document.get("event_loop_lag_ms")),
+        gc=GcFigures.from_dict(document.get("gc")),
     )
 
 

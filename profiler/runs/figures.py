@@ -15,6 +15,7 @@ from typing import Any
 from profiler.runs.accumulate import FigureAccumulator
 from profiler.runs.stats import DIGITS, SECONDS_DIGITS, Distribution, Interval, WallSplit
 from profiler.trace.derive import TTFT_PARTS
+from profiler.trace.gc_pauses import GcFigures
 from profiler.trace.kinds import ERROR_KINDS
 from profiler.trace.model import RequestTrace
 from profiler.trace.phases import BREAKDOWN_KEYS
@@ -88,6 +89,7 @@ class RunFigures:
     schedule_lag: Distribution | None = None  # open loop: ms each call waited in the client after it was due
     latency_from_schedule: Distribution | None = None  # open loop: ms from due to done, the client's queue in
     event_loop_lag: Distribution | None = None  # async client: ms the loop woke a 10 ms timer late
+    gc: GcFigures | None = None  # garbage collections while measuring; None where not watched
 
 
 def _sorted_counts(counter: Counter[str]) -> dict[str, int]:
@@ -137,7 +139,11 @@ def figures_of(
 
 
 def figures_from(
-    accumulator: FigureAccumulator, wall: Interval, cpu_s: float, loop_lag_s: Sequence[float] | None = None
+    accumulator: FigureAccumulator,
+    wall: Interval,
+    cpu_s: float,
+    loop_lag_s: Sequence[float] | None = None,
+    gc: GcFigures | None = None,
 ) -> RunFigures:
     """The figures of the calls an accumulator was fed (a long run's, or a distributed run's merge)."""
     started, failed = accumulator.started, accumulator.failed
@@ -169,4 +175,5 @@ def figures_from(
         schedule_lag=_distribution(accumulator, "schedule_lag"),
         latency_from_schedule=_distribution(accumulator, "latency_from_schedule"),
         event_loop_lag=Distribution.of(loop_lag_s or (), 1000.0),
+        gc=gc,
     )

@@ -17,6 +17,7 @@ from typing import Any
 from profiler.runs.accumulate import FigureAccumulator
 from profiler.runs.figures import RunFigures, figures_from
 from profiler.runs.stats import Interval
+from profiler.trace.gc_pauses import GcFigures
 from profiler.trace.model import RequestTrace
 
 SCHEMA = "profiler.run/1"  # the summary.json format this version writes and reads
@@ -205,6 +206,7 @@ class Run:
         attribution: Attribution | None = None,
         loop_lag_s: Sequence[float] | None = None,
         rolled_up: FigureAccumulator | None = None,
+        gc: GcFigures | None = None,
     ) -> Run:
         """A run from its traced calls: the figures are derived here, once.
 
@@ -215,7 +217,7 @@ class Run:
             accumulator.merge(rolled_up)
         return cls(
             calls=list(calls),
-            figures=figures_from(accumulator, wall, cpu_s, loop_lag_s),
+            figures=figures_from(accumulator, wall, cpu_s, loop_lag_s, gc),
             config=config or RunConfig(),
             target=target or TargetInfo(),
             passes=passes or Passes(),
