@@ -88,6 +88,24 @@ def test_slow_transfer_is_not_blamed_on_the_server() -> None:
     )
 
 
+def test_contention_that_was_garbage_collection_says_so() -> None:
+    def busy(gc_contention_ms: float) -> str:
+        run = _summary(network=6.0, backoff=0.0, local=4.0, server_wait=5.5)
+        document = run.summary | {
+            "latency_ms": {"count": 10, "mean": 600.0, "p50": 600.0, "p90": 600.0, "p99": 600.0,
+                           "max": 600.0, "min": 600.0},
+            "breakdown_ms": run.summary["breakdown_ms"] | {"contention": _phase(1000.0)},
+            "gc": {"collections": {"0": 90, "1": 8, "2": 2}, "pause_ms": 900.0, "longest_ms": 300.0,
+                   "calls_ms": 900.0, "calls_local_ms": 880.0, "calls_contention_ms": gc_contention_ms,
+                   "calls_paused": 6, "of_calls": 10},
+        }  # fmt: skip
+        return verdict(run_from_documents(document, []))
+
+    assert "; your process was busy: 17% of each call is contention" in busy(800.0)
+    assert busy(800.0).endswith("not network (garbage collection was 80% of it).")
+    assert "garbage collection" not in busy(100.0)  # 10% of the contention: not what to name
+
+
 def _run_verdict(tmp_path: Path, *args: str) -> tuple[str, dict[str, Any]]:
     result = run_cli(*args, "--profiler", "cprofile", "--quiet", "--output-dir", str(tmp_path / "run"))
     assert result.returncode == 0, result.stdout + result.stderr

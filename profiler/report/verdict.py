@@ -10,6 +10,8 @@ _NAME_HOTSPOT_FROM = 0.05
 
 # From this share of the TTFT (or of the calls' time) on, the process's own lateness is named.
 _NAME_CONTENTION_FROM = 0.10
+# From this share of that contention on, garbage collection is named as its cause.
+_NAME_COLLECTIONS_FROM = 0.20
 
 
 def _server_share(run: Run) -> float:
@@ -44,6 +46,18 @@ def _contention_text(run: Run) -> str | None:
             "(its threads, the GIL or its event loop were late), not network"
         )
     return None
+
+
+def _collections_text(run: Run) -> str | None:
+    """ "garbage collection was 80% of it", when collections explain the contention just named."""
+    figures, gc = run.figures, run.figures.gc
+    contention = figures.breakdown["contention"]
+    if gc is None or not gc.calls_contention_ms or contention is None or contention.total <= 0:
+        return None
+    if gc.of_calls < figures.started:  # the calls past those kept whole have no segments left
+        return None
+    share = min(1.0, gc.calls_contention_ms / contention.total)
+    return f"garbage collection was {share:.0%} of it" if share >= _NAME_COLLECTIONS_FROM else None
 
 
 def _nothing_recorded(run: Run) -> str:
@@ -94,6 +108,9 @@ def verdict(run: Run) -> str:
     busy = _contention_text(run)
     if busy:
         text += f"; {busy}"
+        collections = _collections_text(run)
+        if collections:
+            text += f" ({collections})"
     if figures.error_rate:
         text += f"; {figures.error_rate:.0%} of calls failed"
     return text + "."
