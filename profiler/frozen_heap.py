@@ -14,7 +14,7 @@ def frozen_heap() -> Iterator[None]:
     """Collect once, then freeze what is left for the block (``gc.freeze``), thawed after.
 
     A full collection scans every tracked object: with the SDK and this package imported that takes
-    34 ms here, inside a test process 90 ms. Left alone it lands inside some call, whose bytes then
+    34 ms here, inside a test process 80–106 ms. Left alone it lands inside some call, whose bytes then
     wait in the socket: contention the measured code's own objects did not cause. Frozen, those
     long-lived objects (our modules, the SDK's models, rich) are never scanned again, while the
     objects the block creates are collected as usual.
