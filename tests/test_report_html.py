@@ -59,6 +59,10 @@ CARD_FIELDS = (
     "split_s.network",
     "split_s.backoff",
     "split_s.local",
+    "gc.pause_ms",
+    "gc.longest_ms",
+    "gc.calls_ms",
+    "gc.calls_local_ms",
 )
 
 

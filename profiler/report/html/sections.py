@@ -156,6 +156,20 @@ def cards(run: Run) -> str:
             extra=f"<div class='shares' id='split-shares'>{escape(split_shares)}</div>",
         ),
     ]
+    gc = figures.gc
+    if gc is not None and gc.longest_ms is not None:
+        items.append(
+            _card(
+                "gc",
+                "Garbage collection",
+                [
+                    ("gc.pause_ms", gc.pause_ms, "ms", "paused"),
+                    ("gc.longest_ms", gc.longest_ms, "ms", "longest"),
+                    ("gc.calls_ms", gc.calls_ms, "ms", "while calls were in flight"),
+                    ("gc.calls_local_ms", gc.calls_local_ms, "ms", "of which their local time"),
+                ],
+            )
+        )
     return f'<section class="cards" id="cards">{"".join(items)}</section>'
 
 
