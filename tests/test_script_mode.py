@@ -376,8 +376,9 @@ def test_a_collection_inside_a_call_is_its_contention_and_named_so(tmp_path: Pat
     summary = json.loads((out / "summary.json").read_text())
     gc_figures = summary["gc"]
     assert gc_figures["collections"]["2"] >= 1
-    # The callbacks run inside the program's own timing of gc.collect().
-    assert pause_ms - 2.0 <= gc_figures["longest_ms"] <= pause_ms
+    # The callbacks run inside the program's own timing of gc.collect(); a collection while the
+    # heap was built may have taken as long.
+    assert gc_figures["longest_ms"] >= pause_ms - 2.0
     assert gc_figures["calls_paused"] == 1 and gc_figures["of_calls"] == 1
     # The whole pause fell while the call was in flight; smaller collections add to it.
     assert pause_ms - 2.0 <= gc_figures["calls_ms"] <= gc_figures["pause_ms"]
