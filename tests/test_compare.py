@@ -163,6 +163,23 @@ def test_phases_one_run_does_not_have_are_not_compared() -> None:
     assert "server_wait" in comparison.phases
 
 
+def test_garbage_collection_is_compared_per_call_when_both_runs_watched_it() -> None:
+    def with_gc(pause_ms: float, calls_local_ms: float | None, started: int = 10) -> dict[str, Any]:
+        summary = _summary(started=started)
+        summary["gc"] = {"collections": {"0": 9, "1": 1, "2": 0}, "pause_ms": pause_ms, "longest_ms": 3.0,
+                         "calls_ms": calls_local_ms, "calls_local_ms": calls_local_ms,
+                         "calls_contention_ms": 0.0, "calls_paused": 2, "of_calls": started}  # fmt: skip
+        return summary
+
+    comparison = compare_summaries(with_gc(20.0, 5.0), with_gc(90.0, 40.0, started=20))
+    assert comparison.gc["pause"].a == 2.0 and comparison.gc["pause"].b == 4.5  # per call: 20/10, 90/20
+    assert comparison.gc["calls_local"].change == pytest.approx(1.5)  # 0.5 → 2.0 ms per call
+    assert json.loads(json.dumps(comparison.to_dict()))["gc_ms_per_call"]["pause"]["b"] == 4.5
+    assert set(compare_summaries(with_gc(20.0, None), with_gc(30.0, 5.0)).gc) == {"pause"}
+    one = compare_summaries(_summary(), with_gc(20.0, 5.0))
+    assert one.gc == {} and any("only B watched garbage collection" in note for note in one.notes)
+
+
 def test_comparison_is_json_serialisable() -> None:
     comparison = compare_summaries(_summary(stream=True), _summary(stream=True, errors={"timeout": 1}))
     document = json.loads(json.dumps(comparison.to_dict()))

@@ -89,6 +89,7 @@ class Comparison:
     error_rate: Delta
     errors: dict[str, KindDelta]
     streaming: dict[str, dict[str, Delta]]
+    gc: dict[str, Delta] = field(default_factory=dict)  # per call, ms; both runs watched collections
     functions: FunctionComparison | None = None
     functions_note: str | None = None
     notes: list[str] = field(default_factory=list)
@@ -107,6 +108,7 @@ class Comparison:
             },
             "errors": {kind: delta.to_dict() for kind, delta in self.errors.items()},
             "streaming": {metric: _deltas_dict(stats) for metric, stats in self.streaming.items()},
+            "gc_ms_per_call": _deltas_dict(self.gc),
             "functions": None if self.functions is None else self.functions.to_dict(),
             "functions_note": self.functions_note,
             "notes": list(self.notes),
@@ -167,6 +169,26 @@ def _streaming(a: RunFigures, b: RunFigures, notes: list[str]) -> dict[str, dict
     return streaming
 
 
+def _gc_per_call(figures: RunFigures) -> dict[str, float] | None:
+    """A run's collection time per call (ms): all of it, and the part in the calls' local time."""
+    gc = figures.gc
+    if gc is None or not figures.started:
+        return None
+    per_call = {"pause": gc.pause_ms / figures.started}
+    if gc.calls_local_ms is not None and gc.of_calls:
+        per_call["calls_local"] = gc.calls_local_ms / gc.of_calls
+    return per_call
+
+
+def _gc_deltas(a: RunFigures, b: RunFigures, notes: list[str]) -> dict[str, Delta]:
+    per_call_a, per_call_b = _gc_per_call(a), _gc_per_call(b)
+    if (a.gc is None) != (b.gc is None):
+        notes.append(f"only {'A' if a.gc else 'B'} watched garbage collection (not compared)")
+    if per_call_a is None or per_call_b is None:
+        return {}
+    return {key: Delta(per_call_a[key], per_call_b[key]) for key in per_call_a if key in per_call_b}
+
+
 def config_differences(a: Run, b: Run) -> list[str]:
     """The workload settings that differ, as ``key: A → B`` (the scenario included)."""
     config_a, config_b = a.config.to_dict(), b.config.to_dict()
@@ -207,5 +229,6 @@ def compare_figures(a: Run, b: Run, *, a_path: str = "A", b_path: str = "B") -> 
         error_rate=Delta(fa.error_rate or 0.0, fb.error_rate or 0.0),
         errors=_error_deltas(fa, fb),
         streaming=_streaming(fa, fb, notes),
+        gc=_gc_deltas(fa, fb, notes),
         notes=notes,
     )

@@ -126,6 +126,19 @@ def split_line(comparison: Comparison) -> str | None:
     return "Wall time split: " + " · ".join(parts)
 
 
+def gc_line(comparison: Comparison) -> str | None:
+    """Collection time per call, A → B, coloured as any ms figure is."""
+    labels = {"pause": "in all", "calls_local": "in the calls' local time"}
+    parts = []
+    for key, delta in comparison.gc.items():
+        style = _ms_style(delta)
+        change = f"{delta.change:+,.2f}"
+        if style:
+            change = f"[{style}]{change}[/{style}]"
+        parts.append(f"{labels[key]} {delta.a:,.2f} → {delta.b:,.2f} ({change})")
+    return "Garbage collection per call (ms): " + " · ".join(parts) if parts else None
+
+
 def functions_table(comparison: Comparison) -> Table | None:
     functions = comparison.functions
     if functions is None or not functions.rows:
@@ -152,9 +165,9 @@ def print_comparison(console: Console, comparison: Comparison, checks: list[Chec
         console.print(f"[yellow]Note:[/yellow] {note}", soft_wrap=True)
     console.print()
     console.print(phases_table(comparison))
-    line = split_line(comparison)
-    if line:
-        console.print(line)
+    for line in (split_line(comparison), gc_line(comparison)):
+        if line:
+            console.print(line)
     console.print()
     console.print(errors_table(comparison))
     stream = streaming_table(comparison)
