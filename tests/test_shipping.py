@@ -395,6 +395,34 @@ def test_formatting_happens_off_the_callers_thread_and_keeps_everything(receiver
     assert "test_formatting_happens_off_the_callers_thread" in event["exc_info"]
 
 
+def test_the_encoder_keeps_up_with_a_caller_that_never_lets_the_gil_go(receiver, attach) -> None:
+    """A caller busy in Python gives the GIL up only at the interpreter's switch interval (5 ms). An
+    encoder that handed it back after every record formatted one record per interval (200 a second)
+    and fell ever further behind; it must keep formatting while the caller works."""
+    handler = loggly(receiver().base, max_queue=50_000, flush_interval_s=0.05)
+    formatted = 0
+    original_format = handler.format
+
+    def counting_format(record: logging.LogRecord) -> str:
+        nonlocal formatted
+        formatted += 1
+        return original_format(record)
+
+    handler.format = counting_format  # type: ignore[method-assign]
+    logger = attach(handler)
+    logged, next_at = 0, 0.0
+    deadline = time.monotonic() + 1.5
+    while (now := time.monotonic()) < deadline:  # spins: never waits, never releases the GIL
+        if now >= next_at:
+            logger.error("event %d", logged)
+            logged += 1
+            next_at = now + 0.0005
+    formatted_during = formatted
+    assert handler.flush(10)
+    assert handler.stats().sent == logged
+    assert formatted_during >= 0.5 * logged, f"{formatted_during} of {logged} formatted while the caller ran"
+
+
 class _TaggedRecord(logging.LogRecord):
     pass
 

@@ -2,7 +2,8 @@
 
 Formatting a record as JSON costs tens of microseconds (python-json-logger: the
 fields, the timestamp, the encoder); here that happens off the caller's thread, a
-burst at a time, giving the GIL up between two records. It is a thread of its own,
+burst at a time, giving the GIL up between two records while it keeps up (see
+`_Pacing`). It is a thread of its own,
 not the sender's, so records are formatted (and their byte limits applied)
 promptly even while the sender waits for a receiver that hangs. It holds the
 handler only weakly, so a handler nobody uses any more can still be garbage
@@ -17,13 +18,16 @@ import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ._ledger import Ledger
+from ._ledger import ENCODE_BATCH, Ledger
 from ._quiet import mark_sender_thread, unmark_sender_thread
 from ._secrets import describe
 from ._snapshot import revive
 from .stats import SHUTDOWN
 
-__all__ = ["Encoder"]
+__all__ = ["BEHIND_SLICE_S", "Encoder"]
+
+# How long an encoder that has fallen behind keeps the GIL between two turns it gives up.
+BEHIND_SLICE_S = 0.001
 
 
 class Encoder:
@@ -63,15 +67,42 @@ class Encoder:
                 return
             events: list[bytes] = []
             failures: list[str] = []
+            pacing = _Pacing(len(records), self._linger_s)
             for record in records:
-                # Let a caller that waits for the GIL have it between two records. Otherwise a caller
-                # that asks for it while a burst is being encoded waits out the interpreter's switch
-                # interval (5 ms): a logging call's p99.9 went from 4.8–10.6 ms to 0.36–0.48 ms
-                # (benchmarks/logging_cost.py, docs/performance.md).
-                time.sleep(0)
+                pacing.turn()
                 try:
                     events.append(encode(revive(record)))
                 except Exception as exc:  # a bad format, an unprintable field: counted, never raised
                     failures.append(describe(exc, self._secrets))
             del encode, records  # hold neither the handler nor the records while waiting
             ledger.admit(events, failures, self._max_event_bytes)
+
+
+class _Pacing:
+    """When the encoder gives the GIL up: between two records while it keeps up, every `BEHIND_SLICE_S`
+    of encoding once it has fallen behind.
+
+    A caller that asks for the GIL while a burst is being encoded otherwise waits out the
+    interpreter's switch interval (5 ms): giving it up between records took a logging call's
+    p99.9 from 4.8–10.6 ms to 0.36–0.48 ms. But a caller that keeps the GIL busy only lets it go
+    at that interval, so an encoder that gives it up after every record formats one record per
+    5 ms, 200 a second, and under a flood of logging it never caught up: records waited until
+    close() dropped them. So once a burst is a full one (`ENCODE_BATCH` records: the encoder is
+    behind) or has taken longer than the linger (it is being starved), the encoder keeps the GIL
+    for a slice of encoding at a time (benchmarks/logging_cost.py, docs/performance.md).
+    """
+
+    __slots__ = ("_behind_at", "_slice_end")
+
+    def __init__(self, size: int, linger_s: float) -> None:
+        now = time.monotonic()
+        self._behind_at = now if size >= ENCODE_BATCH else now + linger_s
+        self._slice_end = 0.0
+
+    def turn(self) -> None:
+        now = time.monotonic()
+        if now < self._behind_at:
+            time.sleep(0)
+        elif now >= self._slice_end:
+            time.sleep(0)
+            self._slice_end = time.monotonic() + BEHIND_SLICE_S
