@@ -19,8 +19,9 @@ from profiler.profiling.explain import explain
 from profiler.profiling.passes import ProfilePass
 from profiler.runs import MEASURED_TRACE_ONLY, Passes, Run, RunConfig, TargetInfo
 from profiler.runs.accumulate import FigureAccumulator
+from profiler.runs.gc import gc_figures
 from profiler.trace.derive import trace_call
-from profiler.trace.gc_pauses import GcLog, gc_figures
+from profiler.trace.gc_pauses import GcLog
 from profiler.trace.recording import CallRecording, Collector
 from profiler.trace.wire import Resolution, WireCapture
 

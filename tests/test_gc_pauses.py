@@ -5,7 +5,8 @@ from __future__ import annotations
 import gc
 from dataclasses import replace
 
-from profiler.trace.gc_pauses import GcFigures, GcLog, GcPause, gc_figures
+from profiler.runs.gc import GcFigures, gc_figures
+from profiler.trace.gc_pauses import GcLog, GcPause
 from profiler.trace.model import RequestTrace, Segment
 from tests.synthetic import call
 

@@ -17,8 +17,8 @@ from rich.table import Table
 from profiler.report.snakeviz import view_command
 from profiler.report.verdict import verdict
 from profiler.runs import Distribution, Run
+from profiler.runs.gc import GcFigures
 from profiler.runs.model import MEASURED_TRACE_ONLY
-from profiler.trace.gc_pauses import GcFigures
 from profiler.trace.phases import PHASES, TOTALS, help_of
 
 # Wide enough for any line we print: a console that is not a terminal has no width of its own.

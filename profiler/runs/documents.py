@@ -11,9 +11,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from profiler.runs.figures import PhaseStats, RunFigures, Streaming
+from profiler.runs.gc import GcFigures
 from profiler.runs.model import Attribution, Passes, Run, RunConfig, TargetInfo
 from profiler.runs.stats import Distribution, WallSplit
-from profiler.trace.gc_pauses import GcFigures
 from profiler.trace.model import RequestTrace
 from profiler.trace.phases import BREAKDOWN_KEYS
 

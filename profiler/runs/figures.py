@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from profiler.runs.accumulate import FigureAccumulator
+from profiler.runs.gc import GcFigures
 from profiler.runs.stats import DIGITS, SECONDS_DIGITS, Distribution, Interval, WallSplit
 from profiler.trace.derive import TTFT_PARTS
-from profiler.trace.gc_pauses import GcFigures
 from profiler.trace.kinds import ERROR_KINDS
 from profiler.trace.model import RequestTrace
 from profiler.trace.phases import BREAKDOWN_KEYS

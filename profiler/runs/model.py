@@ -16,8 +16,8 @@ from typing import Any
 
 from profiler.runs.accumulate import FigureAccumulator
 from profiler.runs.figures import RunFigures, figures_from
+from profiler.runs.gc import GcFigures
 from profiler.runs.stats import Interval
-from profiler.trace.gc_pauses import GcFigures
 from profiler.trace.model import RequestTrace
 
 SCHEMA = "profiler.run/1"  # the summary.json format this version writes and reads
