@@ -194,6 +194,8 @@ def main() -> None:
                 generation["collections"] - before
                 for generation, before in zip(gc.get_stats(), collections_before, strict=True)
             ]
+            # What the shippers had not sent yet when the logging stopped: how far behind the flood they were.
+            waiting = {name: handler.stats() for name, handler in shippers.items()}
             began = time.monotonic()
             for handler in shippers.values():
                 handler.close()
@@ -203,7 +205,11 @@ def main() -> None:
                 f" garbage collections while logging (generations 0/1/2): {'/'.join(map(str, collections))}"
             )
             for name, handler in shippers.items():
-                print(f"  {name + ':':<10} {_books(handler.stats())}")
+                behind = waiting[name]
+                print(
+                    f"  {name + ':':<10} {_books(handler.stats())};"
+                    f" when the logging stopped: {behind.sent} sent, {behind.queue_depth} waiting"
+                )
             gc.collect()
 
     print(f"\nOne call, µs ({args.rounds} rounds × {args.calls} calls each, interleaved):")

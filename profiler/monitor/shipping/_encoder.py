@@ -12,6 +12,7 @@ collected.
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 import weakref
@@ -26,7 +27,7 @@ from .stats import SHUTDOWN
 
 __all__ = ["BEHIND_SLICE_S", "Encoder"]
 
-# How long an encoder that has fallen behind keeps the GIL between two turns it gives up.
+# How long an encoder that has a full burst to format keeps the GIL between two turns it gives up.
 BEHIND_SLICE_S = 0.001
 
 
@@ -79,8 +80,8 @@ class Encoder:
 
 
 class _Pacing:
-    """When the encoder gives the GIL up: between two records while it keeps up, every `BEHIND_SLICE_S`
-    of encoding once it has fallen behind.
+    """When the encoder gives the GIL up: between two records while it keeps up, after a slice of
+    encoding once it has fallen behind.
 
     A caller that asks for the GIL while a burst is being encoded otherwise waits out the
     interpreter's switch interval (5 ms): giving it up between records took a logging call's
@@ -89,15 +90,20 @@ class _Pacing:
     5 ms, 200 a second, and under a flood of logging it never caught up: records waited until
     close() dropped them. So once a burst is a full one (`ENCODE_BATCH` records: the encoder is
     behind) or has taken longer than the linger (it is being starved), the encoder keeps the GIL
-    for a slice of encoding at a time (benchmarks/logging_cost.py, docs/performance.md).
+    for a slice of encoding at a time: `BEHIND_SLICE_S` for a burst of `ENCODE_BATCH`, longer for
+    a longer one, up to the switch interval, where it is the interpreter's own switching again.
+    A fixed 1 ms slice still fell behind in a heavier flood, where the growing slice caught up
+    (benchmarks/logging_cost.py, docs/performance.md).
     """
 
-    __slots__ = ("_behind_at", "_slice_end")
+    __slots__ = ("_behind_at", "_slice_end", "_slice_s")
 
     def __init__(self, size: int, linger_s: float) -> None:
         now = time.monotonic()
         self._behind_at = now if size >= ENCODE_BATCH else now + linger_s
         self._slice_end = 0.0
+        # The further behind, the longer the slice, up to the interpreter's own switch interval.
+        self._slice_s = min(sys.getswitchinterval(), BEHIND_SLICE_S * max(1.0, size / ENCODE_BATCH))
 
     def turn(self) -> None:
         now = time.monotonic()
@@ -105,4 +111,4 @@ class _Pacing:
             time.sleep(0)
         elif now >= self._slice_end:
             time.sleep(0)
-            self._slice_end = time.monotonic() + BEHIND_SLICE_S
+            self._slice_end = time.monotonic() + self._slice_s
