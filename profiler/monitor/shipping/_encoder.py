@@ -2,13 +2,11 @@
 
 Formatting a record as JSON costs tens of microseconds (python-json-logger: the
 fields, the timestamp, the encoder); here that happens off the caller's thread, a
-burst at a time, giving the GIL up between two records while it keeps up (see
-`_Pacing`). It is a thread of its own,
-not the sender's, so records are formatted (and their byte limits applied)
-promptly even while the sender waits for a receiver that hangs. It holds the
-handler only weakly, so a handler nobody uses any more can still be garbage
-collected.
-"""
+burst at a time, sharing the GIL with the caller as `_Pacing` says. It is a thread
+of its own, not the sender's, so records are formatted (and their byte limits
+applied) promptly even while the sender waits for a receiver that hangs. It holds
+the handler only weakly, so a handler nobody uses any more can still be garbage
+collected."""
 
 from __future__ import annotations
 
