@@ -182,8 +182,12 @@ def main() -> None:
         f"{args.requests} requests per app, random order each round, {args.scenario} scenario, loopback HTTP"
     )
     for name in urls:
-        p90 = sorted(latencies[name])[int(len(latencies[name]) * 0.9)]
-        print(f"{name:>11}: median {medians[name] * 1000:.3f} ms, p90 {p90 * 1000:.3f} ms")
+        ordered = sorted(latencies[name])
+        p90, p99 = (ordered[int(len(ordered) * q)] for q in (0.9, 0.99))
+        print(
+            f"{name:>11}: median {medians[name] * 1000:.3f} ms,"
+            f" p90 {p90 * 1000:.3f} ms, p99 {p99 * 1000:.3f} ms"
+        )
     size = max(1, args.requests // args.blocks)
     pairs = (
         ("monitored", "bare"),
