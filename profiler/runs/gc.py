@@ -64,10 +64,10 @@ class GcFigures:
 def gc_figures(log: GcLog, calls: Sequence[RequestTrace], origin: float) -> GcFigures:
     """The log's figures; ``calls``' segments are in seconds since ``origin`` (a perf_counter time)."""
     complete = sum(log.collections) == len(log.pauses)
-    pauses = [(p.start - origin, p.end - origin) for p in log.pauses]
     in_flight = local = contention = 0.0
     paused = 0
-    if complete:
+    if complete:  # past the cap the pauses' times are not all known: no per-call figure is made
+        pauses = [(p.start - origin, p.end - origin) for p in log.pauses]
         starts = [start for start, _ in pauses]
         for call in calls:
             # The pause before the call's start may reach into it; none after its end can.

@@ -23,7 +23,7 @@ MAX_PAUSES = 200_000
 
 @dataclass(frozen=True, slots=True)
 class GcPause:
-    start: float  # perf_counter seconds, or seconds since a run's origin once shifted
+    start: float  # perf_counter seconds
     end: float
     generation: int
 
