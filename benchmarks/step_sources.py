@@ -1,0 +1,106 @@
+"""What recording a call costs the calling thread, and what its network steps cost of that, by source.
+
+Sources, each with an SDK client of its own against the `instant` simulator on loopback, called
+in turn in random order:
+
+- `none`: no collector, the SDK alone;
+- `no-steps`: recorded, but no step of the exchange reported (the trace extension left unset,
+  by patching it out here: the product never runs so; a call is then known only from its
+  start to its headers);
+- `trace`: recorded as a profiling run and, before, the monitor records it: httpcore's trace
+  extension (without the kernel arrival times, as the monitor);
+- `backend`: recorded with the steps from the step backend (`profiler.trace.netsteps`).
+
+Reported: the calling thread's CPU time per call (median, p90) and what each adds to `none`;
+every recording is checked to have taken its steps from the source it was meant to.
+
+    python benchmarks/step_sources.py [--calls 3000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import time
+from collections.abc import Callable
+from typing import Any
+
+import openai
+
+from profiler.simulator import SimulatorProcess, load_scenario
+from profiler.trace import instrument
+from profiler.trace.instrument import collecting
+from profiler.trace.recording import CallRecording, Collector
+
+SOURCES = ("none", "no-steps", "trace", "backend")
+
+
+def _without_steps(make_tracer: Callable[..., Any]) -> Callable[..., Any]:
+    def make(recording: CallRecording, chained: Any) -> Any:
+        return chained if recording.call_id < 0 else make_tracer(recording, chained)
+
+    return make
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--calls", type=int, default=3000, help="calls per source (default: 3000)")
+    args = parser.parse_args()
+    rng = random.Random(7)
+    cpu_us: dict[str, list[float]] = {source: [] for source in SOURCES}
+    wrong: list[int] = []
+
+    def expecting(backend: bool) -> Callable[[CallRecording], None]:
+        def check(recording: CallRecording) -> None:
+            if recording.backend_steps != backend:
+                wrong.append(recording.call_id)
+
+        return check
+
+    collectors = {
+        "no-steps": Collector(expecting(False), keep=False),
+        "trace": Collector(expecting(False), keep=False),
+        "backend": Collector(expecting(True), keep=False, backend_steps=True),
+    }
+    # `no-steps`: its calls get negative ids, which the patched tracer maker recognises.
+    collectors["no-steps"]._ids = iter(range(-1, -(10**9), -1))  # type: ignore[assignment]
+    instrument._make_tracer = _without_steps(instrument._make_tracer)  # type: ignore[assignment]
+    messages = [{"role": "user", "content": "Two books?"}]
+    with SimulatorProcess(load_scenario("instant")) as simulator:
+        clients = {
+            source: openai.OpenAI(base_url=simulator.base_url, api_key="sk-bench", max_retries=0)
+            for source in SOURCES
+        }
+        order = list(SOURCES)
+        for round_ in range(args.calls + 50):
+            rng.shuffle(order)
+            for source in order:
+                create = clients[source].chat.completions.create
+                collector = collectors.get(source)
+                began = time.thread_time_ns()
+                if collector is None:
+                    create(model="gpt-3.5-turbo", messages=messages)
+                else:
+                    with collecting(collector):
+                        create(model="gpt-3.5-turbo", messages=messages)
+                if round_ >= 50:  # the first rounds warm up
+                    cpu_us[source].append((time.thread_time_ns() - began) / 1000)
+        for client in clients.values():
+            client.close()
+    medians = {source: statistics.median(values) for source, values in cpu_us.items()}
+    print(f"{args.calls} calls per source, in random order, instant scenario, loopback HTTP")
+    for source, values in cpu_us.items():
+        p90 = statistics.quantiles(values, n=10)[-1]
+        extra = "" if source == "none" else f"  (+{medians[source] - medians['none']:.0f} µs over none)"
+        figures = f"median {medians[source]:.0f} µs, p90 {p90:.0f} µs"
+        print(f"{source:>8}: calling thread CPU per call, {figures}{extra}")
+    print(f"the trace extension's steps: {medians['trace'] - medians['no-steps']:+.0f} µs a call")
+    print(f"the step backend's steps: {medians['backend'] - medians['no-steps']:+.0f} µs a call")
+    print(f"recordings from the wrong source: {len(wrong)}")
+
+
+if __name__ == "__main__":
+    main()
