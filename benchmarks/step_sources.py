@@ -1,18 +1,19 @@
-"""What recording a call costs the calling thread, and what its network steps cost of that, by source.
+"""What recording a call costs the calling thread, and what reporting its network steps adds.
 
 Sources, each with an SDK client of its own against the `instant` simulator on loopback, called
 in turn in random order:
 
 - `none`: no collector, the SDK alone;
 - `no-steps`: recorded, but no step of the exchange reported (the trace extension left unset,
-  by patching it out here: the product never runs so; a call is then known only from its
+  by patching it out here: the product never runs so; a call would be known only from its
   start to its headers);
-- `trace`: recorded as a profiling run and, before, the monitor records it: httpcore's trace
-  extension (without the kernel arrival times, as the monitor);
-- `backend`: recorded with the steps from the step backend (`profiler.trace.netsteps`).
+- `trace`: recorded as the monitor and profiling runs record it, with httpcore's trace
+  extension (without kernel arrival times, as the monitor).
 
-Reported: the calling thread's CPU time per call (median, p90) and what each adds to `none`;
-every recording is checked to have taken its steps from the source it was meant to.
+Reported: the calling thread's CPU time per call (median, p90) and what each adds to `none`.
+At 93eb350 this script also measured a fourth source, a pass-through network backend noting
+each connect, write and read (`profiler/trace/netsteps.py` there): it cost what the trace
+extension costs, and was reverted (docs/performance.md).
 
     python benchmarks/step_sources.py [--calls 3000]
 """
@@ -33,7 +34,7 @@ from profiler.trace import instrument
 from profiler.trace.instrument import collecting
 from profiler.trace.recording import CallRecording, Collector
 
-SOURCES = ("none", "no-steps", "trace", "backend")
+SOURCES = ("none", "no-steps", "trace")
 
 
 def _without_steps(make_tracer: Callable[..., Any]) -> Callable[..., Any]:
@@ -51,20 +52,7 @@ def main() -> None:
     args = parser.parse_args()
     rng = random.Random(7)
     cpu_us: dict[str, list[float]] = {source: [] for source in SOURCES}
-    wrong: list[int] = []
-
-    def expecting(backend: bool) -> Callable[[CallRecording], None]:
-        def check(recording: CallRecording) -> None:
-            if recording.backend_steps != backend:
-                wrong.append(recording.call_id)
-
-        return check
-
-    collectors = {
-        "no-steps": Collector(expecting(False), keep=False),
-        "trace": Collector(expecting(False), keep=False),
-        "backend": Collector(expecting(True), keep=False, backend_steps=True),
-    }
+    collectors = {"no-steps": Collector(keep=False), "trace": Collector(keep=False)}
     # `no-steps`: its calls get negative ids, which the patched tracer maker recognises.
     collectors["no-steps"]._ids = iter(range(-1, -(10**9), -1))  # type: ignore[assignment]
     instrument._make_tracer = _without_steps(instrument._make_tracer)  # type: ignore[assignment]
@@ -98,8 +86,6 @@ def main() -> None:
         figures = f"median {medians[source]:.0f} µs, p90 {p90:.0f} µs"
         print(f"{source:>8}: calling thread CPU per call, {figures}{extra}")
     print(f"the trace extension's steps: {medians['trace'] - medians['no-steps']:+.0f} µs a call")
-    print(f"the step backend's steps: {medians['backend'] - medians['no-steps']:+.0f} µs a call")
-    print(f"recordings from the wrong source: {len(wrong)}")
 
 
 if __name__ == "__main__":

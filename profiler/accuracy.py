@@ -228,13 +228,11 @@ def measure_against_simulator(
     arrival_times: bool = True,
     busy: int = 0,
     wire: bool = False,
-    backend_steps: bool = False,
 ) -> Measurement:
     """Run the workload, traced, against a fresh simulator; return both sides' records.
 
     ``tls``: over HTTPS (the simulator's test CA); ``busy``: that many CPU-bound threads run beside it;
-    ``wire``: arrival times from a packet capture too (``profiler.trace.wire``; root only);
-    ``backend_steps``: the steps from the step backend, as a monitored service takes them.
+    ``wire``: arrival times from a packet capture too (``profiler.trace.wire``; root only).
     """
     truth_path.unlink(missing_ok=True)
     capture: WireCapture | None = None
@@ -256,7 +254,7 @@ def measure_against_simulator(
         try:
             with (
                 frozen_heap(),
-                collecting(Collector(arrival_times=arrival_times, backend_steps=backend_steps)) as collector,
+                collecting(Collector(arrival_times=arrival_times)) as collector,
                 busy_threads(busy),
             ):
                 result = run_workload(client, config)

@@ -135,7 +135,7 @@ def create_app(
             return _bad_request(str(problem))
         # A scope of its own inside the monitor's: /chat answers with the call's request id, usage
         # and, when asked, its timing.
-        collector = Collector(backend_steps=True)
+        collector = Collector()
         with collecting_here(collector):
             try:
                 answer = _complete(client, chat)

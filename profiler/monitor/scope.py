@@ -137,7 +137,6 @@ class _Tee(Collector):
         self.origin = inner.origin
         self.started_at = inner.started_at
         self.arrival_times = inner.arrival_times  # the outer run decides whether arrivals are read
-        self.backend_steps = inner.backend_steps  # … and where the steps come from
         self.arrival_notes = inner.arrival_notes
 
     def new_call(self) -> CallRecording:

@@ -70,7 +70,7 @@ class Telemetry:
             if handler not in self.logger.handlers:
                 self.logger.addHandler(handler)
         # One collector for every request scope and instrument(): recordings are handed on, not kept.
-        self.collector = Collector(on_done=self.on_done, keep=False, backend_steps=True)
+        self.collector = Collector(on_done=self.on_done, keep=False)
         self._worker = Worker(self._process) if background else None
         self._closed = False
 

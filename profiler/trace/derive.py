@@ -164,12 +164,8 @@ class _Writes:
 
     def __init__(self, recording: CallRecording) -> None:
         self.entered = recording.write_entered
-        # The step backend notes each write as a step of its own, started as it enters the kernel.
-        self.are_steps = recording.backend_steps
 
     def last_entered(self, after: float, until: float) -> float | None:
-        if self.are_steps:
-            return after
         index = bisect_right(self.entered, until) - 1
         return self.entered[index] if index >= 0 and self.entered[index] >= after else None
 

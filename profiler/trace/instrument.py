@@ -29,7 +29,6 @@ When no collector is active the wrappers cost one global read and call through.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import importlib
 import inspect
@@ -45,14 +44,13 @@ from openai import _base_client, _legacy_response, _response, _streaming
 from profiler.trace import netio
 from profiler.trace.events import Outcome, trace_code
 from profiler.trace.exceptions import kind_of_exception
-from profiler.trace.netsteps import install_step_backend
 from profiler.trace.operations import normalise_path, operation_of
-from profiler.trace.recording import CURRENT_CALL, AttemptResponse, CallRecording, Collector
+from profiler.trace.recording import AttemptResponse, CallRecording, Collector
 from profiler.trace.stream import atimed_chunks, timed_chunks
 
 _active_collector: Collector | None = None  # the run's: seen from every thread
 _local_collector: ContextVar[Collector | None] = ContextVar("profiler_local_collector", default=None)
-_current_call = CURRENT_CALL
+_current_call: ContextVar[CallRecording | None] = ContextVar("profiler_current_call", default=None)
 # Set by a public SDK method while it builds its request: (perf_counter, thread CPU, "resource.method").
 _method_entry: ContextVar[tuple[float, float, str] | None] = ContextVar("profiler_method_entry", default=None)
 # Set by an open-loop load generator: when the call in this context was due (perf_counter). The time
@@ -137,8 +135,7 @@ def _start_attempt(request: Any, make_tracer: Callable[..., Any]) -> None:
     recording.mark_attempt()
     if recording.request_headers is None:
         recording.request_headers = request.headers
-    if not recording.backend_steps:  # the step backend under the client reports them more cheaply
-        request.extensions["trace"] = make_tracer(recording, request.extensions.get("trace"))
+    request.extensions["trace"] = make_tracer(recording, request.extensions.get("trace"))
 
 
 def _keep_response(response: Any) -> None:
@@ -180,22 +177,6 @@ def _timestamp_arrivals(http_client: Any, collector: Collector) -> None:
             note = f"unavailable: {type(exc).__name__}"
         _arrival_clients[http_client] = note
     collector.arrival_notes[note] = collector.arrival_notes.get(note, 0) + 1
-
-
-_STEP_BACKEND = "_profiler_step_backend"  # on an httpx2 client: whether its steps come from netsteps
-
-
-def _steps_from_backend(http_client: Any) -> bool:
-    """Whether the client's pools report its calls' steps (`netsteps`), installing it the first time."""
-    installed = getattr(http_client, _STEP_BACKEND, None)
-    if installed is None:
-        try:
-            installed = install_step_backend(http_client)
-        except Exception:  # a client we do not know how to reach: the trace extension it is
-            installed = False
-        with contextlib.suppress(AttributeError):  # __slots__: asked again next call (then a no-op)
-            setattr(http_client, _STEP_BACKEND, installed)
-    return installed
 
 
 _HOOKED = "_profiler_hooked"  # marks an httpx2 client we put our hooks on (an attribute: no weakref per call)
@@ -267,8 +248,6 @@ def _begin(sdk_client: Any, options: Any, stream: bool, is_async: bool) -> _Call
     if observe_io:
         _timestamp_arrivals(sdk_client._client, collector)
     recording = collector.new_call()
-    if collector.backend_steps and _steps_from_backend(sdk_client._client):
-        recording.backend_steps = True
     entry = _method_entry.get()
     if entry is None:
         cpu_before = None if is_async else time.thread_time()

@@ -10,7 +10,6 @@ from __future__ import annotations
 import time
 from array import array
 from collections.abc import Callable, Mapping, Sequence
-from contextvars import ContextVar
 from dataclasses import dataclass, field, fields
 from itertools import count
 
@@ -106,11 +105,6 @@ class CallRecording:
     server_port: int | None = None
     scheduled: float | None = None  # perf_counter when an open-loop generator meant it to start
     stream_wrapped: bool = False  # its stream's chunks are being timed
-    # Its network steps come from the step backend under its HTTP client (profiler.trace.netsteps),
-    # not from httpcore's trace extension; what that backend keeps between two reads of an attempt:
-    backend_steps: bool = False
-    partial_head: bytes = b""  # the response head read so far, when it took more than one read
-    read_to_close: bool = False  # the response says no length: its body ends when the server closes
     on_done: Callable[[CallRecording], None] | None = None
 
     def __init__(
@@ -195,10 +189,6 @@ class CallRecording:
 
 
 _NOWHERE = (0, 0, 0, 0)
-
-# The call whose request is being made in this thread or task, if any: set by the instrumentation
-# around the SDK's request, read by what reports that request's steps.
-CURRENT_CALL: ContextVar[CallRecording | None] = ContextVar("profiler_current_call", default=None)
 _FIELD_NAMES = frozenset(f.name for f in fields(CallRecording))
 
 
@@ -222,7 +212,6 @@ class Collector:
         arrival_times: bool = False,
         keep_first: int | None = None,
         overflow: Callable[[CallRecording], None] | None = None,
-        backend_steps: bool = False,
     ) -> None:
         self.recordings: list[CallRecording] = []
         self.on_done = on_done
@@ -235,10 +224,6 @@ class Collector:
         self.arrival_times = arrival_times
         # How each HTTP client's arrival times went: "kernel", or why not (one client each).
         self.arrival_notes: dict[str, int] = {}
-        # Take each attempt's steps from a pass-through network backend (profiler.trace.netsteps):
-        # a monitored service does, for a tenth of the trace extension's CPU; where a client cannot
-        # take that backend, and in profiling runs, the trace extension is used.
-        self.backend_steps = backend_steps
         self._ids = count(1)
         self.origin = time.perf_counter()
         self.started_at = time.time()

@@ -18,7 +18,6 @@ from httpcore2._backends.auto import AutoBackend
 from profiler.trace.netio.async_backend import AsyncTimestampingBackend
 from profiler.trace.netio.support import unsupported_reason
 from profiler.trace.netio.sync_backend import TimestampingBackend
-from profiler.trace.netsteps import AsyncStepBackend, StepBackend
 
 _STOCK_SYNC = (httpcore2.SyncBackend, TimestampingBackend)
 _STOCK_ASYNC = (AutoBackend, httpcore2.AnyIOBackend, AsyncTimestampingBackend)
@@ -52,15 +51,9 @@ def _problem(transport: Any, asynchronous: bool) -> str | None:
     if proxy is not None and proxy.scheme == b"https":
         return "an HTTPS proxy needs TLS inside TLS, which this backend does not do"
     stock = _STOCK_ASYNC if asynchronous else _STOCK_SYNC
-    backend = _beneath_steps(pool._network_backend)
-    if not isinstance(backend, stock):
-        return f"the pool already has a custom network backend ({type(backend).__name__})"
+    if not isinstance(pool._network_backend, stock):
+        return f"the pool already has a custom network backend ({type(pool._network_backend).__name__})"
     return None
-
-
-def _beneath_steps(backend: Any) -> Any:
-    """The backend under the monitor's step backend (which passes everything on), or ``backend``."""
-    return backend.inner if isinstance(backend, StepBackend | AsyncStepBackend) else backend
 
 
 def install(client: httpx2.Client | httpx2.AsyncClient, *, frame_aware: bool = True) -> Installation:
@@ -76,18 +69,12 @@ def install(client: httpx2.Client | httpx2.AsyncClient, *, frame_aware: bool = T
             problems.append(problem)
             continue
         pool = transport._pool
-        if not isinstance(
-            _beneath_steps(pool._network_backend), TimestampingBackend | AsyncTimestampingBackend
-        ):
-            ours = (
+        if not isinstance(pool._network_backend, (TimestampingBackend, AsyncTimestampingBackend)):
+            pool._network_backend = (
                 AsyncTimestampingBackend(frame_aware=frame_aware)
                 if asynchronous
                 else TimestampingBackend(frame_aware=frame_aware)
             )
-            if isinstance(pool._network_backend, StepBackend | AsyncStepBackend):
-                pool._network_backend.inner = ours
-            else:
-                pool._network_backend = ours
         pools += 1
     return Installation(pools, "; ".join(dict.fromkeys(problems)) or None)
 
