@@ -11,6 +11,10 @@ same moment, each `logger.error("call failed: %s after %d ms", ..., extra=...)`:
 - `hung`: a `LogglyHandler` whose receiver accepts connections and never answers;
 - `exception`: `logger.exception(...)` with a traceback, to the healthy receiver.
 
+Before the rounds, `quiet baseline` is the do-nothing handler alone, while no shipper's thread
+exists yet: what one logging call costs this machine with nothing else in the process, the floor
+under every other row.
+
 and, in the same rotation, the shipping handler's own share alone: `handler.handle(record)`
 on a record made beforehand (`healthy.handle`, `hung.handle`), which is what shipping
 adds to a logging call.
@@ -117,6 +121,19 @@ def _logger(name: str, handler: logging.Handler) -> logging.Logger:
     return logger
 
 
+def _quiet_baseline(calls: int, warmup: int) -> list[int]:
+    """The do-nothing handler's calls in a process with no shipper thread: logging's own floor here."""
+    logger = _logger("quiet", _Nothing())
+    samples = []
+    for i in range(warmup + calls):
+        began = time.perf_counter_ns()
+        logger.error("call failed: %s after %d ms", "rate_limit", i, extra={"attempt": 2})
+        took = time.perf_counter_ns() - began
+        if i >= warmup:
+            samples.append(took)
+    return samples
+
+
 def _row(name: str, samples_ns: list[int]) -> str:
     us = sorted(s / 1000 for s in samples_ns)
     figures = "  ".join(
@@ -141,6 +158,7 @@ def main() -> None:
 
     names = ("baseline", "format", "healthy", "hung", "exception", "healthy.handle", "hung.handle")
     samples: dict[str, list[int]] = {name: [] for name in names}
+    quiet = _quiet_baseline(args.rounds * args.calls, args.warmup)
     try:
         raise TimeoutError("upstream did not answer")
     except TimeoutError:
@@ -213,6 +231,7 @@ def main() -> None:
             gc.collect()
 
     print(f"\nOne call, µs ({args.rounds} rounds × {args.calls} calls each, interleaved):")
+    print(_row("quiet baseline", quiet))
     for name, values in samples.items():
         print(_row(name, values))
     print(f"Python {sys.version.split()[0]}, {sys.platform}")
