@@ -11,13 +11,13 @@ same moment, each `logger.error("call failed: %s after %d ms", ..., extra=...)`:
 - `hung`: a `LogglyHandler` whose receiver accepts connections and never answers;
 - `exception`: `logger.exception(...)` with a traceback, to the healthy receiver.
 
-Before the rounds, `quiet baseline` is the do-nothing handler alone, while no shipper's thread
-exists yet: what one logging call costs this machine with nothing else in the process, the floor
-under every other row.
-
 and, in the same rotation, the shipping handler's own share alone: `handler.handle(record)`
 on a record made beforehand (`healthy.handle`, `hung.handle`), which is what shipping
 adds to a logging call.
+
+Before the rounds, `quiet baseline` is the do-nothing handler alone, while no shipper's thread
+exists yet: what one logging call costs this machine with nothing else in the process, the floor
+under every other row.
 
 The receivers run in a child process, so their work does not compete with the
 measured calls for the GIL; the shippers' sender threads do, as they would in an
