@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from profiler.simulator import SimulatorProcess, load_scenario
+from profiler.simulator.settle import settle
 from tests.conftest import REPO, clean_env, free_port
 from tests.test_monitor_support import (
     API_KEY,
@@ -120,7 +121,10 @@ def test_fastapi_app_under_uvicorn_is_counted_answered_and_logged(tmp_path: Path
                         assert "try again later" in body["error"]["message"]
                         assert (status == 504) == (body["error"]["kind"] == "timeout")
 
-                until(lambda: len(ground_truth(truth_path)) == CHATS)
+                # Every request the simulator took is logged once its handler ended: wait for that.
+                settled = settle(simulator.url, timeout_s=10.0)
+                assert settled is not None and settled.in_flight == 0, settled
+                assert len(ground_truth(truth_path)) == CHATS
                 assert kinds_from_ground_truth(ground_truth(truth_path)) == kinds
 
                 def calls() -> dict[str, float]:

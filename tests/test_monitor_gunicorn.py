@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from profiler.simulator import SimulatorProcess, load_scenario
+from profiler.simulator.settle import settle
 from tests.conftest import REPO, clean_env, free_port
 from tests.test_monitor_support import (
     API_KEY,
@@ -108,7 +109,10 @@ def test_seed_app_under_gunicorn_is_counted_and_logged_exactly(tmp_path: Path) -
                 statuses = Counter(str(status) for _, (status, _) in chats)
                 assert statuses["200"] > 0 and failed_ids, "the flaky upstream failed some calls, not all"
 
-                until(lambda: len(ground_truth(truth_path)) == CHATS)
+                # Every request the simulator took is logged once its handler ended: wait for that.
+                settled = settle(simulator.url, timeout_s=10.0)
+                assert settled is not None and settled.in_flight == 0, settled
+                assert len(ground_truth(truth_path)) == CHATS
                 truth = kinds_from_ground_truth(ground_truth(truth_path))
                 assert sum(truth.values()) == len(failed_ids)
 
