@@ -15,10 +15,13 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from profiler.frozen_heap import frozen_heap
 from profiler.monitor.shipping import BatchingHTTPHandler
 from profiler.simulator import Scenario, SimulatorError, SimulatorProcess
 from profiler.simulator.settle import settle
-from profiler.trace.recording import CallRecording
+from profiler.trace.gc_pauses import GcLog
+from profiler.trace.instrument import collecting
+from profiler.trace.recording import CallRecording, Collector
 from profiler.trace.wire import WireCapture
 
 # What a run writes into its directory (besides ground_truth.jsonl): what --force clears.
@@ -153,6 +156,23 @@ def environment(**values: str) -> Iterator[None]:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+
+
+@contextmanager
+def measured_pass(
+    collector: Collector, gc_log: GcLog, wire_arrivals: bool, base_url: str | None, console: Console
+) -> Iterator[WireCapture | None]:
+    """Around the measured pass, of the sample job or of a user's program: every call recorded in
+    ``collector``, the garbage collector's pauses logged, the long-lived objects that exist now
+    (our modules, the SDK's models…) frozen so collections do not scan them again and again, and,
+    with ``--wire-arrivals``, the packet capture running (yielded: the run's artifacts use it)."""
+    wire = start_wire_capture(wire_arrivals, base_url, console)
+    try:
+        with frozen_heap(), gc_log.attached(), collecting(collector):
+            yield wire
+    finally:
+        if wire is not None:
+            wire.stop()
 
 
 def start_wire_capture(enabled: bool, base_url: str | None, console: Console) -> WireCapture | None:

@@ -20,14 +20,13 @@ from rich.console import Console
 from rich.markup import escape
 
 from profiler.finish import finish_run, run_collector
-from profiler.frozen_heap import frozen_heap
 from profiler.modes.common import (
     CallProgress,
     close_shippers,
+    measured_pass,
     prepare_output_dir,
     served_requests,
     start_simulator,
-    start_wire_capture,
 )
 from profiler.monitor.shipping import BatchingHTTPHandler
 from profiler.paths import default_output_dir
@@ -123,13 +122,8 @@ def run_sample(
 
         with progress:
             progress.start("measure (trace only)", config.requests)
-            wire = start_wire_capture(args.wire_arrivals, base_url, console)
-            try:
-                with frozen_heap(), gc_log.attached(), collecting(collector):
-                    measured = run_workload(client(), config)
-            finally:
-                if wire is not None:
-                    wire.stop()
+            with measured_pass(collector, gc_log, args.wire_arrivals, base_url, console) as wire:
+                measured = run_workload(client(), config)
             interrupted = measured.interrupted
             if scenario is not None:
                 served = served_requests(

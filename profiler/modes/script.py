@@ -21,14 +21,13 @@ from rich.console import Console
 from rich.markup import escape
 
 from profiler.finish import finish_run, run_collector
-from profiler.frozen_heap import frozen_heap
 from profiler.modes.common import (
     close_shippers,
     environment,
+    measured_pass,
     prepare_output_dir,
     served_requests,
     start_simulator,
-    start_wire_capture,
 )
 from profiler.monitor.shipping import BatchingHTTPHandler
 from profiler.paths import default_output_dir
@@ -38,7 +37,6 @@ from profiler.script import Program, run_program
 from profiler.simulator import Scenario
 from profiler.target import SIMULATOR_API_KEY
 from profiler.trace.gc_pauses import GcLog
-from profiler.trace.instrument import collecting
 
 EXIT_INTERRUPTED = 130
 
@@ -66,22 +64,13 @@ def run_script(
         collector = run_collector()
         gc_log = GcLog()
         base_url = simulator.base_url if scenario is not None else os.environ.get("OPENAI_BASE_URL")
-        wire = start_wire_capture(args.wire_arrivals, base_url, console)
-        try:
-            # Our own modules (rich, the SDK's models…) are long-lived: keep the garbage collector
-            # from scanning them again and again while it collects the program's short-lived objects.
-            with (
-                frozen_heap(),
-                gc_log.attached(),
-                collecting(collector),
-                in_every_thread(attached) if attached else nullcontext(),
-            ):
-                wall_start, cpu_start = time.perf_counter(), time.process_time()
-                outcome = run_program(program)
-                wall, cpu_s = (wall_start, time.perf_counter()), time.process_time() - cpu_start
-        finally:
-            if wire is not None:
-                wire.stop()
+        with (
+            measured_pass(collector, gc_log, args.wire_arrivals, base_url, console) as wire,
+            in_every_thread(attached) if attached else nullcontext(),
+        ):
+            wall_start, cpu_start = time.perf_counter(), time.process_time()
+            outcome = run_program(program)
+            wall, cpu_s = (wall_start, time.perf_counter()), time.process_time() - cpu_start
         if outcome.traceback:
             sys.stderr.write(outcome.traceback)
         if scenario is not None:
