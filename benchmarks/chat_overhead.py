@@ -52,6 +52,7 @@ from profiler.monitor.chat_input import parse_chat_input
 from profiler.monitor.json_body import parse_json_body
 from profiler.monitor.metrics import ServiceMetrics
 from profiler.monitor.telemetry import Telemetry
+from profiler.runs.stats import percentile
 from profiler.simulator import SimulatorProcess, load_scenario
 from profiler.workload import MODEL
 
@@ -183,7 +184,7 @@ def main() -> None:
     )
     for name in urls:
         ordered = sorted(latencies[name])
-        p90, p99 = (ordered[int(len(ordered) * q)] for q in (0.9, 0.99))
+        p90, p99 = percentile(ordered, 90), percentile(ordered, 99)
         print(
             f"{name:>11}: median {medians[name] * 1000:.3f} ms,"
             f" p90 {p90 * 1000:.3f} ms, p99 {p99 * 1000:.3f} ms"

@@ -23,10 +23,10 @@ from ._secrets import describe
 from ._snapshot import revive
 from .stats import SHUTDOWN
 
-__all__ = ["BEHIND_SLICE_S", "Encoder"]
+__all__ = ["Encoder"]
 
 # How long an encoder that has a full burst to format keeps the GIL between two turns it gives up.
-BEHIND_SLICE_S = 0.001
+_BEHIND_SLICE_S = 0.001
 
 
 class Encoder:
@@ -88,7 +88,7 @@ class _Pacing:
     5 ms, 200 a second, and under a flood of logging it never caught up: records waited until
     close() dropped them. So once a burst is a full one (`ENCODE_BATCH` records: the encoder is
     behind) or has taken longer than the linger (it is being starved), the encoder keeps the GIL
-    for a slice of encoding at a time: `BEHIND_SLICE_S` for a burst of `ENCODE_BATCH`, longer for
+    for a slice of encoding at a time: `_BEHIND_SLICE_S` for a burst of `ENCODE_BATCH`, longer for
     a longer one, up to the switch interval, where it is the interpreter's own switching again.
     A fixed 1 ms slice still fell behind in a heavier flood, where the growing slice caught up
     (benchmarks/logging_cost.py, docs/performance.md).
@@ -101,7 +101,7 @@ class _Pacing:
         self._behind_at = now if size >= ENCODE_BATCH else now + linger_s
         self._slice_end = 0.0
         # The further behind, the longer the slice, up to the interpreter's own switch interval.
-        self._slice_s = min(sys.getswitchinterval(), BEHIND_SLICE_S * max(1.0, size / ENCODE_BATCH))
+        self._slice_s = min(sys.getswitchinterval(), _BEHIND_SLICE_S * max(1.0, size / ENCODE_BATCH))
 
     def turn(self) -> None:
         now = time.monotonic()
