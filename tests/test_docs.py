@@ -59,7 +59,9 @@ def snippets() -> list[Snippet]:
             if opened.group(1) in ("python", "bash"):
                 code = "\n".join(lines[index + 1 : end]) + "\n"
                 alone = _ON_ITS_OWN.search(previous) is not None
-                found.append(Snippet(path, index + 1, opened.group(1), code, reason and reason.group(1), alone))
+                found.append(
+                    Snippet(path, index + 1, opened.group(1), code, reason and reason.group(1), alone)
+                )
             index = end + 1
     return found
 

@@ -27,7 +27,8 @@ import nbformat
 from nbclient import NotebookClient
 
 notebook = nbformat.read(sys.argv[1], as_version=4)
-client = NotebookClient(notebook, timeout=240, kernel_name="python3", resources={"metadata": {"path": sys.argv[2]}})
+resources = {"metadata": {"path": sys.argv[2]}}
+client = NotebookClient(notebook, timeout=240, kernel_name="python3", resources=resources)
 try:
     client.execute()
 finally:

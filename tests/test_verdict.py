@@ -1,10 +1,17 @@
-"""The verdict names the right culprit: unit cases on synthetic summaries, then real runs."""
+"""The verdict names the right culprit: unit cases on synthetic summaries, then real runs.
+
+The real runs start at once (they wait on the simulator or burn CPU in turn; the verdicts they
+are checked for hold with a margin far wider than what running side by side changes)."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from profiler.report.verdict import verdict
 from profiler.runs import Run
@@ -106,28 +113,52 @@ def test_contention_that_was_garbage_collection_says_so() -> None:
     assert "garbage collection" not in busy(100.0)  # 10% of the contention: not what to name
 
 
-def _run_verdict(tmp_path: Path, *args: str) -> tuple[str, dict[str, Any]]:
-    result = run_cli(*args, "--profiler", "cprofile", "--quiet", "--output-dir", str(tmp_path / "run"))
+# The real runs: name -> the options of the run.
+_REAL_RUNS = {
+    "slow server": ("--scenario", "slow", "--requests", "3"),
+    "heavy local work": ("--scenario", "instant", "--local-work-ms", "300", "--requests", "3"),
+    "default server, heavy local work": ("--local-work-ms", "300", "--requests", "3"),
+}
+
+
+def _run_verdict(out: Path, *args: str) -> tuple[str, dict[str, Any]]:
+    result = run_cli(*args, "--profiler", "cprofile", "--quiet", "--output-dir", str(out))
     assert result.returncode == 0, result.stdout + result.stderr
     line = " ".join(result.stdout.split("Verdict:")[1].split("\n\n")[0].split())
-    return line, json.loads((tmp_path / "run" / "summary.json").read_text())
+    return line, json.loads((out / "summary.json").read_text())
 
 
-def test_real_run_slow_server_blames_the_server(tmp_path: Path) -> None:
-    text, summary = _run_verdict(tmp_path, "--scenario", "slow", "--requests", "3")
+@pytest.fixture(scope="module")
+def real_runs(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[dict[str, Future[tuple[str, dict[str, Any]]]]]:
+    root = tmp_path_factory.mktemp("verdicts")
+    with ThreadPoolExecutor(max_workers=len(_REAL_RUNS)) as pool:
+        yield {
+            name: pool.submit(_run_verdict, root / str(index), *args)
+            for index, (name, args) in enumerate(_REAL_RUNS.items())
+        }
+
+
+def test_real_run_slow_server_blames_the_server(
+    real_runs: dict[str, Future[tuple[str, dict[str, Any]]]],
+) -> None:
+    text, summary = real_runs["slow server"].result(timeout=300)
     assert text.startswith("Waiting on the server"), text
     assert summary["split_s"]["network"] / summary["wall_s"] > 0.9
 
 
-def test_real_run_heavy_local_work_blames_our_code(tmp_path: Path) -> None:
-    text, summary = _run_verdict(
-        tmp_path, "--scenario", "instant", "--local-work-ms", "300", "--requests", "3"
-    )
+def test_real_run_heavy_local_work_blames_our_code(
+    real_runs: dict[str, Future[tuple[str, dict[str, Any]]]],
+) -> None:
+    text, summary = real_runs["heavy local work"].result(timeout=300)
     assert text.startswith("Local processing"), text
     assert "burn_cpu" in text
     assert summary["split_s"]["local"] >= 3 * 0.3
 
 
-def test_real_run_default_server_with_heavy_local_work_names_the_function(tmp_path: Path) -> None:
-    text, _ = _run_verdict(tmp_path, "--local-work-ms", "300", "--requests", "3")
+def test_real_run_default_server_with_heavy_local_work_names_the_function(
+    real_runs: dict[str, Future[tuple[str, dict[str, Any]]]],
+) -> None:
+    text, _ = real_runs["default server, heavy local work"].result(timeout=300)
     assert "most of it in burn_cpu" in text, text
