@@ -11,7 +11,7 @@ import json
 
 import httpx2
 import openai
-from fastapi import FastAPI
+from fastapi import FastAPI, Response
 
 import profiler.monitor
 from profiler.monitor.metrics import ServiceMetrics
@@ -54,3 +54,35 @@ def test_a_calls_records_carry_the_route_while_its_request_goes_on() -> None:
         ("attempt_failed", "shelf-1"),
         ("request_failed", "shelf-1"),
     ]
+
+
+def test_the_request_id_is_answered_once_and_a_routes_own_is_kept() -> None:
+    telemetry = Telemetry(metrics=ServiceMetrics(), error_stream=None)
+    app = FastAPI()
+    profiler.monitor.init_app(app, telemetry=telemetry, metrics_path=None)
+
+    @app.get("/books")
+    async def books() -> dict[str, str]:
+        return {"shelf": "rainy-day"}
+
+    @app.get("/own-id")
+    async def own_id() -> Response:
+        return Response("ok", headers={"X-Request-ID": "set-by-the-route"})
+
+    async def ask() -> list[list[str]]:
+        transport = httpx2.ASGITransport(app=app)
+        async with httpx2.AsyncClient(transport=transport, base_url="http://app") as client:
+            answers = [
+                await client.get("/books", headers={"X-Request-ID": "proxy-7"}),
+                await client.get("/books"),
+                await client.get("/own-id", headers={"X-Request-ID": "proxy-8"}),
+            ]
+        return [answer.headers.get_list("x-request-id") for answer in answers]
+
+    try:
+        sent, made, own = asyncio.run(ask())
+    finally:
+        telemetry.close()
+    assert sent == ["proxy-7"]  # the caller's (or its proxy's) id, answered back
+    assert len(made) == 1 and made[0]  # one made up when none was sent
+    assert own == ["set-by-the-route"]  # a route that answers its own id keeps it, once

@@ -72,8 +72,9 @@ class MonitorMiddleware:
                 status = message["status"]
                 response_started = True
                 headers = list(message.get("headers", ()))
-                headers.append((self._header, fields["http_request_id"].encode("latin-1")))
-                message = {**message, "headers": headers}
+                if not any(name.lower() == self._header for name, _ in headers):  # a route may set its own
+                    headers.append((self._header, fields["http_request_id"].encode("latin-1")))
+                    message = {**message, "headers": headers}
             await send(message)
 
         kind: str | None = None
