@@ -8,6 +8,9 @@ the unit is a suffix (``gen_ai.client.operation.duration`` in ``s`` →
 suffix). An attribute that does not apply is an empty label (Prometheus treats
 ``error_type=""`` as no label). Labels are low-cardinality only: operation,
 provider, model, server, error kind, token type, phase. Never prompts, ids or users.
+What a client may choose is bounded: an HTTP method outside the standard nine is
+``_OTHER`` (OpenTelemetry's HTTP conventions), and past ``max_models`` distinct
+models (a ``/chat`` caller names its model) a model not seen yet is ``_OTHER``.
 """
 
 from __future__ import annotations
@@ -43,6 +46,9 @@ _GENAI_LABELS = (
     "server_port",
 )
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+OTHER = "_OTHER"  # the label of a value past the bound
+_KNOWN_METHODS = frozenset(("GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH"))
+MAX_MODELS = 100
 
 
 class ServiceMetrics:
@@ -61,8 +67,10 @@ class ServiceMetrics:
                 found = cls._shared[id(registry)] = cls(registry)
             return found
 
-    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+    def __init__(self, registry: CollectorRegistry | None = None, *, max_models: int = MAX_MODELS) -> None:
         self.registry = registry if registry is not None else CollectorRegistry()
+        self.max_models = max_models
+        self._models: set[str] = set()  # the model labels in use
         self.operation_duration = Histogram(
             "gen_ai_client_operation_duration",
             "GenAI operation duration (the whole SDK call, retries included).",
@@ -132,11 +140,19 @@ class ServiceMetrics:
             child = self._children[key] = metric.labels(*values)
         return child
 
+    def _model_label(self, model: str | None) -> str:
+        if not model or model in self._models:
+            return model or ""
+        if len(self._models) >= self.max_models:
+            return OTHER
+        self._models.add(model)
+        return model
+
     def observe_call(self, trace: RequestTrace) -> None:
         genai = (
             trace.operation,
             PROVIDER,
-            trace.model or "",
+            self._model_label(trace.model),
             trace.server_address or "",
             "" if trace.server_port is None else str(trace.server_port),
         )
@@ -163,6 +179,7 @@ class ServiceMetrics:
             child(self.attempt_errors, trace.operation, kind).inc()
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
+        method = method if method in _KNOWN_METHODS else OTHER
         self._child(self.request_duration, method, route, str(status)).observe(seconds)
 
     def exposition(self) -> bytes:

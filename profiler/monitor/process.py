@@ -98,19 +98,19 @@ def instrument(telemetry: Telemetry | None = None) -> Telemetry | None:
 def uninstrument() -> None:
     """Stop recording; the telemetry keeps what it has (flushed). Idempotent."""
     global _state
-    with _lock:
+    with _lock:  # held throughout: an instrument() meanwhile would reopen the gate closed here
         state, _state = _state, None
-    if state is None:
-        return
-    state.gate.open = False
-    if process_collector() is state.gate:
-        state.scope.close()  # ours is current: restore whatever was before it
-    else:
-        # A session started after instrument() is current: leaving our scope now would put back
-        # what was before *us* while the session runs. The session puts the closed gate back when
-        # it ends; the gate records nothing from then on, and instrument() reopens it.
-        _left_open.append(state)
-    forget_own(state.gate)
+        if state is None:
+            return
+        state.gate.open = False
+        if process_collector() is state.gate:
+            state.scope.close()  # ours is current: restore whatever was before it
+        else:
+            # A session started after instrument() is current: leaving our scope now would put back
+            # what was before *us* while the session runs. The session puts the closed gate back when
+            # it ends; the gate records nothing from then on, and instrument() reopens it.
+            _left_open.append(state)
+        forget_own(state.gate)
     state.gate.telemetry.flush()
 
 

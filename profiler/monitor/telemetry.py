@@ -60,8 +60,8 @@ class Telemetry:
         self.metrics = metrics if metrics is not None else ServiceMetrics.shared()
         self.otel = otel
         self.logger = logger if logger is not None else logging.getLogger(ERROR_LOGGER)
-        if self.logger.level == logging.NOTSET or self.logger.level > logging.WARNING:
-            self.logger.setLevel(logging.INFO)  # attempt_failed records are warnings
+        if self.logger.level == logging.NOTSET:  # a level the app set is its choice, and kept
+            self.logger.setLevel(logging.INFO)
         self.log_handlers = list(log_handlers)
         stream = sys.stderr if error_stream is _STDERR else error_stream
         if stream is not None:
