@@ -86,3 +86,25 @@ def test_the_request_id_is_answered_once_and_a_routes_own_is_kept() -> None:
     assert sent == ["proxy-7"]  # the caller's (or its proxy's) id, answered back
     assert len(made) == 1 and made[0]  # one made up when none was sent
     assert own == ["set-by-the-route"]  # a route that answers its own id keeps it, once
+
+
+def test_metrics_are_served_below_the_apps_root_path() -> None:
+    """Behind a proxy's prefix (uvicorn --root-path) or mounted as a sub-app, ``path`` holds the prefix."""
+    telemetry = Telemetry(metrics=ServiceMetrics(), error_stream=None)
+    app = FastAPI()
+    profiler.monitor.init_app(app, telemetry=telemetry)
+
+    async def ask(root_path: str, path: str) -> httpx2.Response:
+        transport = httpx2.ASGITransport(app=app, root_path=root_path)
+        async with httpx2.AsyncClient(transport=transport, base_url="http://app") as client:
+            return await client.get(path)
+
+    try:
+        below_prefix = asyncio.run(ask("/api", "/api/metrics"))
+        plain = asyncio.run(ask("", "/metrics"))
+        elsewhere = asyncio.run(ask("/api", "/api/metricsx"))
+    finally:
+        telemetry.close()
+    for answer in (below_prefix, plain):
+        assert answer.status_code == 200 and "http_server_request_duration" in answer.text
+    assert elsewhere.status_code == 404

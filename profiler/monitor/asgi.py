@@ -53,7 +53,8 @@ class MonitorMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if self.metrics_path and scope["path"] == self.metrics_path and scope["method"] in ("GET", "HEAD"):
+        scrape = scope["method"] in ("GET", "HEAD") and _path_in_app(scope) == self.metrics_path
+        if self.metrics_path and scrape:
             await self._metrics(send)
             return
         started = time.perf_counter()
@@ -108,6 +109,15 @@ class MonitorMiddleware:
         headers = [(b"content-type", CONTENT_TYPE.encode()), (b"content-length", str(len(body)).encode())]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": body})
+
+
+def _path_in_app(scope: Scope) -> str:
+    """The request's path below the app's mount point (``root_path``: a proxy's prefix, a mounted sub-app)."""
+    path: str = scope["path"]
+    root_path: str = scope.get("root_path", "")
+    if root_path and path.startswith(root_path) and path[len(root_path) : len(root_path) + 1] in ("", "/"):
+        return path[len(root_path) :] or "/"
+    return path
 
 
 def _route_of(scope: Scope) -> str:

@@ -1,0 +1,18 @@
+"""The error logger a Telemetry writes to: a level the app chose is kept, an unset one lets warnings out."""
+
+from __future__ import annotations
+
+import logging
+
+from profiler.monitor.metrics import ServiceMetrics
+from profiler.monitor.telemetry import Telemetry
+
+
+def test_a_level_the_app_set_is_kept_and_an_unset_one_lets_warnings_out() -> None:
+    chosen = logging.getLogger("profiler.errors.test-chosen")
+    chosen.setLevel(logging.ERROR)  # the app wants no attempt_failed warnings
+    unset = logging.getLogger("profiler.errors.test-unset")
+    for logger in (chosen, unset):
+        Telemetry(metrics=ServiceMetrics(), error_stream=None, logger=logger, background=False).close()
+    assert chosen.level == logging.ERROR
+    assert unset.isEnabledFor(logging.WARNING)
