@@ -16,3 +16,19 @@ def test_a_level_the_app_set_is_kept_and_an_unset_one_lets_warnings_out() -> Non
         Telemetry(metrics=ServiceMetrics(), error_stream=None, logger=logger, background=False).close()
     assert chosen.level == logging.ERROR
     assert unset.isEnabledFor(logging.WARNING)
+
+
+def test_two_telemetries_on_one_stream_write_each_record_once_and_close_detaches() -> None:
+    import io
+
+    stream = io.StringIO()
+    logger = logging.getLogger("profiler.errors.test-two")
+    first = Telemetry(metrics=ServiceMetrics(), error_stream=stream, logger=logger, background=False)
+    second = Telemetry(metrics=ServiceMetrics(), error_stream=stream, logger=logger, background=False)
+    logger.error("one record")
+    assert stream.getvalue().count("one record") == 1
+    other = io.StringIO()
+    third = Telemetry(metrics=ServiceMetrics(), error_stream=other, logger=logger, background=False)
+    for telemetry in (third, second, first):
+        telemetry.close()
+    assert logger.handlers == []  # nothing left behind for the next telemetry to write through

@@ -28,6 +28,7 @@ from profiler.monitor.error_log import ERROR_LOGGER, json_handler, log_call_erro
 from profiler.monitor.metrics import ServiceMetrics
 from profiler.monitor.otel import OtelExporter, exporter_from_env
 from profiler.monitor.scope import current_fields, note_failure
+from profiler.monitor.shipping import ShippingJsonFormatter
 from profiler.monitor.worker import Worker
 from profiler.trace.derive import trace_call
 from profiler.trace.model import RequestTrace
@@ -65,10 +66,13 @@ class Telemetry:
         self.log_handlers = list(log_handlers)
         stream = sys.stderr if error_stream is _STDERR else error_stream
         if stream is not None:
-            self.log_handlers.append(json_handler(stream))  # type: ignore[arg-type]
+            # Another telemetry of this process may write JSON lines to the same stream already.
+            self.log_handlers.append(_json_handler_on(self.logger, stream) or json_handler(stream))  # type: ignore[arg-type]
+        self._attached: list[logging.Handler] = []  # what close() takes off the logger again
         for handler in self.log_handlers:
             if handler not in self.logger.handlers:
                 self.logger.addHandler(handler)
+                self._attached.append(handler)
         # One collector for every request scope and instrument(): recordings are handed on, not kept.
         self.collector = Collector(on_done=self.on_done, keep=False)
         self._worker = Worker(self._process) if background else None
@@ -136,7 +140,8 @@ class Telemetry:
         return self.metrics.exposition()
 
     def close(self) -> None:
-        """Flush, export what is pending; the shippers flush at exit on their own, within their bound."""
+        """Flush, export what is pending, and take the handlers it put on the logger off again; the
+        shippers flush at exit on their own, within their bound."""
         if self._closed:
             return
         self._closed = True
@@ -144,6 +149,8 @@ class Telemetry:
             self._worker.close()
         if self.otel is not None:
             self.otel.shutdown()
+        for handler in self._attached:
+            self.logger.removeHandler(handler)
 
     def _process(self, items: Iterable[Item]) -> None:
         metrics, otel, logger = self.metrics, self.otel, self.logger
@@ -161,3 +168,12 @@ class Telemetry:
                 otel.observe_call(trace)
             if trace.attempt_errors or not trace.ok:
                 log_call_errors(trace, logger, exc_info=exc_info, fields=fields)
+
+
+def _json_handler_on(logger: logging.Logger, stream: object) -> logging.Handler | None:
+    """The handler of ``logger`` already writing JSON error records to ``stream``, if any."""
+    for handler in logger.handlers:
+        same_stream = type(handler) is logging.StreamHandler and handler.stream is stream
+        if same_stream and isinstance(handler.formatter, ShippingJsonFormatter):
+            return handler
+    return None
