@@ -59,6 +59,14 @@ def test_no_endpoint_no_exporter() -> None:
     assert exporter_from_env({}) is None
 
 
+@pytest.mark.parametrize(
+    "endpoint", ["not a url at all", "localhost:4318", "http://", "ftp://collector:4318"]
+)
+def test_an_endpoint_that_is_no_url_fails_at_start_up_naming_the_variable(endpoint: str) -> None:
+    with pytest.raises(ValueError, match=r"^OTEL_EXPORTER_OTLP_ENDPOINT must look like"):
+        exporter_from_env({"OTEL_EXPORTER_OTLP_ENDPOINT": endpoint})
+
+
 def test_calls_are_exported_as_genai_metrics_and_spans(receiver: Receiver) -> None:
     exporter = exporter_from_env({"OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{receiver.server_port}"})
     assert isinstance(exporter, OtelExporter)

@@ -677,14 +677,22 @@ def test_handlers_from_env() -> None:
 @pytest.mark.parametrize(
     ("environ", "complaint"),
     [
-        ({"SPLUNK_HEC_URL": "https://splunk:8088"}, "SPLUNK_HEC_TOKEN is not set"),
-        ({"SPLUNK_HEC_TOKEN": SPLUNK_TOKEN}, "SPLUNK_HEC_URL is not set"),
-        ({"SPLUNK_HEC_URL": "splunk:8088", "SPLUNK_HEC_TOKEN": SPLUNK_TOKEN}, "https://host"),
-        ({"LOGGLY_TOKEN": "not/a token"}, "customer token"),
-        ({"LOGGLY_URL": "logs-01.loggly.com/bulk/x/"}, "https://host"),
+        ({"SPLUNK_HEC_URL": "https://splunk:8088"}, "^SPLUNK_HEC_TOKEN is not set"),
+        ({"SPLUNK_HEC_TOKEN": SPLUNK_TOKEN}, "^SPLUNK_HEC_URL is not set"),
+        (
+            {"SPLUNK_HEC_URL": "splunk:8088", "SPLUNK_HEC_TOKEN": SPLUNK_TOKEN},
+            "^SPLUNK_HEC_URL: .*https://host",
+        ),
+        (
+            {"SPLUNK_HEC_URL": "https://splunk:8088", "SPLUNK_HEC_TOKEN": "a b"},
+            "^SPLUNK_HEC_TOKEN: .*whitespace",
+        ),
+        ({"LOGGLY_TOKEN": "not/a token"}, "^LOGGLY_TOKEN: .*customer token"),
+        ({"LOGGLY_URL": "logs-01.loggly.com/bulk/x/"}, "^LOGGLY_URL: .*https://host"),
     ],
 )
 def test_bad_env_fails_at_construction_with_one_line(environ: dict[str, str], complaint: str) -> None:
+    """One line that starts with the variable to fix, and never shows a token."""
     with pytest.raises(ValueError, match=complaint) as caught:
         handlers_from_env(environ)
     assert "\n" not in str(caught.value) and SPLUNK_TOKEN not in str(caught.value)

@@ -155,6 +155,9 @@ def exporter_from_env(environ: Mapping[str, str] = os.environ) -> OtelExporter |
     endpoint = environ.get(ENDPOINT_VARIABLE)
     if not endpoint:
         return None
+    scheme, _, rest = endpoint.partition("://")
+    if scheme not in ("http", "https") or not rest.split("/", 1)[0]:
+        raise ValueError(f"{ENDPOINT_VARIABLE} must look like http[s]://host[:port][/path]")
     try:
         return OtelExporter(endpoint, service_name=environ.get("OTEL_SERVICE_NAME", "profiler"))
     except ImportError as missing:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Unpack
 
 from .base import BatchingHTTPHandler, ShipperOptions
@@ -23,7 +23,8 @@ def handlers_from_env(
     environ = os.environ if environ is None else environ
     handlers: list[BatchingHTTPHandler] = []
     if environ.get("LOGGLY_TOKEN") or environ.get("LOGGLY_URL"):
-        handlers.append(LogglyHandler(environ=environ, **options))
+        source = "LOGGLY_URL" if environ.get("LOGGLY_URL") else "LOGGLY_TOKEN"  # the one the handler reads
+        handlers.append(_named(source, lambda: LogglyHandler(environ=environ, **options)))
     url, token = environ.get("SPLUNK_HEC_URL"), environ.get("SPLUNK_HEC_TOKEN")
     if url or token:
         if not (url and token):
@@ -31,5 +32,21 @@ def handlers_from_env(
             raise ValueError(
                 f"{missing} is not set; shipping to Splunk needs SPLUNK_HEC_URL and SPLUNK_HEC_TOKEN"
             )
-        handlers.append(SplunkHECHandler(environ=environ, **options))
+        handlers.append(
+            _named(
+                ("SPLUNK_HEC_TOKEN", "SPLUNK_HEC_URL"), lambda: SplunkHECHandler(environ=environ, **options)
+            )
+        )
     return handlers
+
+
+def _named(variable: str | tuple[str, str], build: Callable[[], BatchingHTTPHandler]) -> BatchingHTTPHandler:
+    """``build()``, its ValueError led by the variable at fault (of a token's and a URL's: the one the
+    message is about), so the one line says what to fix."""
+    try:
+        return build()
+    except ValueError as exc:
+        if isinstance(variable, tuple):
+            token_variable, url_variable = variable
+            variable = token_variable if "token" in str(exc) else url_variable
+        raise ValueError(f"{variable}: {exc}") from None
