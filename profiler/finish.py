@@ -97,7 +97,7 @@ def build_run(
         interrupted=interrupted,
         attribution=explain(profiled),
         loop_lag_s=loop_lag_s,
-        gc=None if gc_log is None else gc_figures(gc_log, calls, origin),
+        gc=None if gc_log is None else gc_figures(gc_log.within(*wall), calls, origin),
     )
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import gc
 from dataclasses import replace
 
+import pytest
+
 from profiler.runs.gc import GcFigures, gc_figures
 from profiler.trace.gc_pauses import GcLog, GcPause
 from profiler.trace.model import RequestTrace, Segment
@@ -57,6 +59,19 @@ def test_no_collection_is_nothing_known_not_zero() -> None:
     figures = gc_figures(GcLog(), [_streamed(0.0)], ORIGIN)
     assert figures.longest_ms is None
     assert figures.calls_ms == figures.calls_local_ms == 0.0 and figures.calls_paused == 0
+
+
+def test_the_measured_window_keeps_the_collections_that_overlap_it_only() -> None:
+    log = _log((0, 1), (9, 11), (50, 52), (99, 101), (150, 151))
+    window = log.within(ORIGIN + 0.010, ORIGIN + 0.100)  # 10 ms .. 100 ms
+    kept_ms = [round((p.start - ORIGIN) * 1000) for p in window.pauses]
+    assert kept_ms == [9, 50, 99]  # ending inside, inside, beginning inside
+    assert window.collections == [3, 0, 0]
+    assert window.pause_s == pytest.approx(0.006) and window.longest_s == pytest.approx(0.002)
+    assert log.collections == [5, 0, 0]  # the whole log is left as it was
+    past_the_cap = GcLog(max_pauses=1)
+    past_the_cap.collections[0], past_the_cap.pause_s = 2, 0.004
+    assert past_the_cap.within(ORIGIN, ORIGIN + 1) is past_the_cap  # times unknown: all of it kept
 
 
 def test_pauses_past_the_limit_are_counted_and_leave_the_calls_unknown() -> None:

@@ -20,7 +20,7 @@ from profiler.monitor.shipping import BatchingHTTPHandler
 from profiler.simulator import Scenario, SimulatorError, SimulatorProcess
 from profiler.simulator.settle import settle
 from profiler.trace.gc_pauses import GcLog
-from profiler.trace.instrument import collecting
+from profiler.trace.instrument import collecting, install
 from profiler.trace.recording import CallRecording, Collector
 from profiler.trace.wire import WireCapture
 
@@ -166,6 +166,7 @@ def measured_pass(
     ``collector``, the garbage collector's pauses logged, the long-lived objects that exist now
     (our modules, the SDK's models…) frozen so collections do not scan them again and again, and,
     with ``--wire-arrivals``, the packet capture running (yielded: the run's artifacts use it)."""
+    install()  # the SDK patched (its resource modules imported) before the heap is frozen and GC logged
     wire = start_wire_capture(wire_arrivals, base_url, console)
     try:
         with frozen_heap(), gc_log.attached(), collecting(collector):

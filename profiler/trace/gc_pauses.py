@@ -39,6 +39,22 @@ class GcLog:
         self.max_pauses = max_pauses
         self._started: float | None = None
 
+    def within(self, start: float, end: float) -> GcLog:
+        """The collections that overlap ``start``..``end`` (perf_counter): the measured window, without
+        what ran before it (the instrumentation's set-up) or after it. When past ``max_pauses`` the
+        times are not all known, every collection is kept."""
+        if sum(self.collections) != len(self.pauses):
+            return self
+        window = GcLog(self.max_pauses)
+        for pause in self.pauses:
+            if pause.end > start and pause.start < end:
+                window.pauses.append(pause)
+                window.collections[min(pause.generation, 2)] += 1
+                took = pause.end - pause.start
+                window.pause_s += took
+                window.longest_s = max(window.longest_s, took)
+        return window
+
     @contextmanager
     def attached(self) -> Iterator[GcLog]:
         gc.callbacks.append(self._callback)
