@@ -106,6 +106,24 @@ def test_session_with_a_profiler_attached_says_so_everywhere(
         (lambda p: p, "no summary.json"),
         (lambda p: (p / "summary.json").write_text('{"schema": "other/1"}') and p, "not a profiler.run/1"),
         (lambda p: (p / "summary.json").write_text("{") and p, "not valid JSON"),
+        (
+            lambda p: (p / "summary.json").write_text("{}") and p / "summary.json",
+            "summary.json: not a directory",
+        ),
+        (
+            lambda p: (
+                (p / "summary.json").write_text('{"schema": "profiler.run/1", "latency_ms": "fast"}') and p
+            ),
+            r"summary.json: not a profiler.run/1 summary of this version \(AttributeError",
+        ),
+        (
+            lambda p: (
+                (p / "summary.json").write_text('{"schema": "profiler.run/1"}')
+                and (p / "requests.jsonl").write_text("\n[1, 2]\n")
+                and p
+            ),
+            r"requests.jsonl, line 2: not a requests.jsonl record",
+        ),
     ],
 )
 def test_load_run_rejects_what_is_not_a_run(tmp_path: Path, make: object, message: str) -> None:

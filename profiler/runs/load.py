@@ -19,7 +19,8 @@ def load_run(path: str | Path) -> Run:
     directory = Path(path)
     summary_path = directory / "summary.json"
     if not directory.is_dir():
-        raise NotARunError(f"{directory}: no such directory")
+        problem = "not a directory" if directory.exists() else "no such directory"
+        raise NotARunError(f"{directory}: {problem}")
     if not summary_path.is_file():
         raise NotARunError(f"{directory}: not a profiler run (no summary.json)")
     try:
@@ -34,10 +35,24 @@ def load_run(path: str | Path) -> Run:
     requests_path = directory / "requests.jsonl"
     if requests_path.is_file():
         with requests_path.open(encoding="utf-8") as handle:
-            try:
-                calls = [call_from_record(json.loads(line)) for line in handle if line.strip()]
-            except (json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
-                raise NotARunError(f"{requests_path}: not a requests.jsonl of this version ({exc})") from exc
-    run = run_from_documents(summary, calls)
+            for number, line in enumerate(handle, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    calls.append(call_from_record(json.loads(line)))
+                except (json.JSONDecodeError, AttributeError, KeyError, TypeError, ValueError) as exc:
+                    problem = f"not a requests.jsonl record of this version ({_why(exc)})"
+                    raise NotARunError(f"{requests_path}, line {number}: {problem}") from exc
+    try:
+        run = run_from_documents(summary, calls)
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:  # valid JSON, not the shape we wrote
+        raise NotARunError(f"{summary_path}: not a {SCHEMA} summary of this version ({_why(exc)})") from exc
     run.path = directory
     return run
+
+
+def _why(exc: Exception) -> str:
+    """One line on what was wrong: the JSON parser's message, or the exception's kind and text."""
+    if isinstance(exc, json.JSONDecodeError):
+        return exc.msg
+    return f"{type(exc).__name__}: {exc}".splitlines()[0][:200]
