@@ -1,9 +1,12 @@
-"""What a client chooses cannot grow the metrics without bound: made-up HTTP methods and models."""
+"""The metrics' guards: what a client chooses cannot grow them without bound (made-up HTTP methods and
+models), and a multiprocess directory that is not there fails at start-up, not at every scrape."""
 
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
+import pytest
 from prometheus_client import CollectorRegistry
 
 from profiler.monitor.metrics import ServiceMetrics
@@ -47,3 +50,13 @@ def test_models_past_the_bound_are_other_and_those_seen_keep_their_name() -> Non
         if sample.name.endswith("_count")
     }
     assert counts == {"gpt-a": 2, "gpt-b": 1, "gpt-c": 1, "_OTHER": 2}
+
+
+def test_a_multiprocess_directory_that_is_not_there_fails_at_start_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path / "missing"))
+    with pytest.raises(ValueError, match=r"^PROMETHEUS_MULTIPROC_DIR is set but is not a directory"):
+        ServiceMetrics(CollectorRegistry())
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    ServiceMetrics(CollectorRegistry())  # a directory: fine

@@ -68,6 +68,9 @@ class ServiceMetrics:
             return found
 
     def __init__(self, registry: CollectorRegistry | None = None, *, max_models: int = MAX_MODELS) -> None:
+        multiprocess_dir = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+        if multiprocess_dir and not os.path.isdir(multiprocess_dir):  # else every scrape fails, later
+            raise ValueError("PROMETHEUS_MULTIPROC_DIR is set but is not a directory (create it first)")
         self.registry = registry if registry is not None else CollectorRegistry()
         self.max_models = max_models
         self._models: set[str] = set()  # the model labels in use
