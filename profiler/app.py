@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
+import socket
 import sys
 from contextlib import ExitStack
 from typing import Any, NoReturn
@@ -195,6 +197,10 @@ def _port(text: str) -> int:
 def _host(text: str) -> str:
     if not text or any(c.isspace() for c in text):
         raise argparse.ArgumentTypeError(f"not a host name or address: {text!r}")
+    try:
+        socket.getaddrinfo(text, None, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        raise argparse.ArgumentTypeError(f"{text!r} is no address this machine can listen on") from None
     return text
 
 
@@ -240,8 +246,9 @@ def _scenario(text: str) -> Any:
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = _Parser(
         prog=PROG,
-        description="A monitored Flask /chat service in front of the OpenAI API (or the embedded simulator "
-        "when neither OPENAI_API_KEY nor a base URL is set). Serves POST /chat, GET /metrics, GET /healthz.",
+        description="A monitored Flask /chat service in front of an OpenAI-compatible API: --base-url or "
+        "$OPENAI_BASE_URL (with $OPENAI_API_KEY), else the embedded simulator (a key alone does not send "
+        "the calls to OpenAI). Serves POST /chat, GET /metrics, GET /healthz.",
     )
     parser.add_argument(
         "--host", type=_host, default="127.0.0.1", help="address to bind (default: 127.0.0.1)"
@@ -277,9 +284,18 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def _listener(host: str, port: int) -> socket.socket:
+    """A socket listening on host:port, handed to werkzeug, which left to bind itself answers a port
+    in use with two lines of its own and exits."""
+    family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+    return socket.create_server((host, port), family=family)
+
+
 def main(argv: list[str] | None = None) -> int:
+    from werkzeug.serving import make_server
+
     from profiler.simulator import SimulatorProcess
-    from profiler.target import TargetError, redact_url, resolve_target
+    from profiler.target import TargetError, key_without_url_note, redact_url, resolve_target
 
     args = _parse_args(argv)
     try:
@@ -298,9 +314,25 @@ def main(argv: list[str] | None = None) -> int:
             base_url=base_url, api_key=target.api_key, timeout=timeout, max_retries=args.max_retries
         )
         app = create_app(client, telemetry=telemetry)
+        try:
+            listener = _listener(args.host, args.port)
+        except OSError as exc:  # the port taken, the address not this machine's
+            reason = os.strerror(exc.errno) if exc.errno else exc
+            print(f"{PROG}: error: cannot listen on {args.host}:{args.port}: {reason}", file=sys.stderr)
+            return 1
+        with listener:  # werkzeug serves on its own copy of the socket
+            server = make_server(args.host, args.port, app, threaded=True, fd=listener.fileno())
+        if target.key_without_url:
+            print(key_without_url_note(), file=sys.stderr)
         upstream = redact_url(base_url)
-        print(f"profiler.app: serving on http://{args.host}:{args.port} (upstream {upstream})", flush=True)
-        app.run(host=args.host, port=args.port, threaded=True)
+        host = f"[{args.host}]" if ":" in args.host else args.host
+        print(f"profiler.app: serving on http://{host}:{args.port} (upstream {upstream})", flush=True)
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.server_close()
     telemetry.close()
     for handler in telemetry.log_handlers:
         handler.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 import subprocess
 import sys
 import time
@@ -169,6 +170,7 @@ def _app_cli(*args: str) -> subprocess.CompletedProcess[str]:
         (["--timeout", "-1"], "--timeout", None),
         (["--max-retries", "many"], "--max-retries", None),
         (["--scenario", "no-such-scenario"], "--scenario", None),
+        (["--host", "999.1.1.1"], "--host", None),
         (["--base-url", "ftp://user:hunter2@example.com/v1?key=sk-zzz"], "--base-url", "hunter2"),
     ],
 )
@@ -184,3 +186,14 @@ def test_a_bad_option_is_one_line_naming_it_and_exit_2(
     if secret:
         assert secret not in result.stderr and "sk-zzz" not in result.stderr
     assert time.monotonic() - began < 30, "refused while parsing, before any server starts"
+
+
+def test_a_port_in_use_is_one_line_and_exit_1_before_saying_it_serves() -> None:
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        result = _app_cli("--port", str(port))
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"python -m profiler.app: error: cannot listen on 127.0.0.1:{port}: Address already in use"
+    ]
+    assert "serving on" not in result.stdout
