@@ -20,11 +20,12 @@ import os
 import socket
 import sys
 from contextlib import ExitStack
-from typing import Any, NoReturn
+from typing import Any
 
 import openai
 from flask import Flask, Response, jsonify, request
 
+from profiler.cli_parser import OneLineParser
 from profiler.monitor.answers import UPSTREAM_MESSAGE, upstream_status
 from profiler.monitor.chat_input import MAX_MESSAGES, BadRequest, ChatInput, parse_chat_input
 from profiler.monitor.error_log import ERROR_LOGGER
@@ -179,11 +180,6 @@ def create_app(
 # --- the command line: every option checked while parsing, one line and exit 2 when wrong ------------
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{PROG}: error: {message}\n")
-
-
 def _port(text: str) -> int:
     try:
         port = int(text)
@@ -244,7 +240,7 @@ def _scenario(text: str) -> Any:
 
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = _Parser(
+    parser = OneLineParser(
         prog=PROG,
         description="A monitored Flask /chat service in front of an OpenAI-compatible API: --base-url or "
         "$OPENAI_BASE_URL (with $OPENAI_API_KEY), else the embedded simulator (a key alone does not send "

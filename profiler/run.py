@@ -12,6 +12,7 @@ import math
 import sys
 from pathlib import Path
 
+from profiler.cli_parser import OneLineParser
 from profiler.modes.common import UsageError
 from profiler.profiling.passes import PROFILER_CHOICES
 from profiler.report.console import make_console
@@ -69,7 +70,7 @@ def _positive_float(text: str) -> float:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog=PROG,
         usage="%(prog)s [options] [SCRIPT [ARGS ...] | -m MODULE [ARGS ...]]",
         description=(
@@ -239,9 +240,50 @@ def _usage_error(message: str) -> int:
     return EXIT_USAGE
 
 
+# The sample workload's options (destination, as written): a program runs its own calls instead.
+_WORKLOAD_OPTIONS = (
+    ("requests", "--requests"),
+    ("concurrency", "--concurrency"),
+    ("client", "--client"),
+    ("uvloop", "--uvloop"),
+    ("rate", "--rate"),
+    ("arrival", "--arrival"),
+    ("stream", "--stream"),
+    ("local_work_ms", "--local-work-ms"),
+    ("model", "--model"),
+    ("choices", "--choices"),
+)
+
+
+def _ignored_option(parser: argparse.ArgumentParser, args: argparse.Namespace) -> str | None:
+    """An option given a value the run would not use: the line that says so (else None)."""
+
+    def given(dest: str) -> bool:
+        return getattr(args, dest) != parser.get_default(dest)
+
+    if args.module or args.program:
+        for dest, option in _WORKLOAD_OPTIONS:
+            if given(dest):
+                return f"{option} applies to the sample workload; your program makes its own calls"
+        if args.view:
+            return "--view serves the sample workload's profile; yours: the snakeviz line the run prints"
+    if given("workers") and not args.locust:
+        return "--workers needs --locust"
+    if given("arrival") and args.rate is None:
+        return "--arrival needs --rate (arrivals of an open loop)"
+    if args.view and args.locust:
+        return "--view serves a cProfile profile, and a load test writes none"
+    if args.view and args.profiler in ("pyinstrument", "none"):
+        return f"--view serves the cProfile profile: not with --profiler {args.profiler}"
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parse_args(parser, sys.argv[1:] if argv is None else argv)
+    ignored = _ignored_option(parser, args)
+    if ignored is not None:
+        return _usage_error(ignored)
     console = make_console()
     try:
         return _dispatch(args, console)

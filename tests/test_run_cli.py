@@ -39,14 +39,21 @@ def _artifact_text(directory: Path) -> str:
         (["--base-url", "ftp://alice:SECRET@127.0.0.1/v1?token=TOKEN"], "is not an http(s) URL"),
         (["--output-dir", "/sys/kernel"], "cannot write to output directory /sys/kernel"),
         (["--uvloop"], "--uvloop needs --client async"),
+        (["--workers", "3"], "--workers needs --locust"),
+        (["--arrival", "constant"], "--arrival needs --rate"),
+        (["--view", "--profiler", "none"], "--view serves the cProfile profile: not with --profiler none"),
+        (["--view", "--locust"], "a load test writes none"),
+        (["--requests", "3", "app.py"], "--requests applies to the sample workload"),
+        (["--stream", "-m", "json.tool"], "--stream applies to the sample workload"),
     ],
 )
 def test_bad_usage_exits_2_with_one_line(args: list[str], message: str) -> None:
     keyed = "OPENAI_API_KEY" not in message  # a key in the environment must not show either
     result = run_cli(*args, env={"OPENAI_API_KEY": SECRET} if keyed else None)
     assert result.returncode == 2, result.stderr
-    error_lines = [line for line in result.stderr.splitlines() if "error:" in line]
-    assert len(error_lines) == 1 and message in error_lines[0], result.stderr
+    lines = result.stderr.strip().splitlines()  # no usage block before it
+    assert len(lines) == 1 and lines[0].startswith("python -m profiler.run: error: "), result.stderr
+    assert message in lines[0], result.stderr
     assert "Traceback" not in result.stderr
     for secret in ("SECRET", "TOKEN", "alice", SECRET):
         assert secret not in result.stderr + result.stdout

@@ -7,6 +7,7 @@ import json
 import math
 import sys
 
+from profiler.cli_parser import OneLineParser
 from profiler.compare import compare_runs, comparison_document, fail_over_checks
 from profiler.compare.render import print_comparison
 from profiler.report.console import make_console
@@ -36,7 +37,7 @@ def _positive_int(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="python -m profiler.compare",
         description=(
             "Compare two profiler runs (output directories of python -m profiler.run): latency and "

@@ -10,7 +10,8 @@ import signal
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import NoReturn
+
+from profiler.cli_parser import OneLineParser
 
 from .scenario import BUILTIN_SCENARIOS, Scenario, ScenarioError, load_scenario, parse_scenario_json
 from .tls import create_certificates, server_ssl_check
@@ -18,15 +19,8 @@ from .tls import create_certificates, server_ssl_check
 PROG = "python -m profiler.simulator"
 
 
-class _OneLineParser(argparse.ArgumentParser):
-    """Bad usage gets one line naming the option, and exit status 2: no usage block to scroll past."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = _OneLineParser(
+    parser = OneLineParser(
         prog=PROG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description=(
