@@ -129,3 +129,14 @@ def test_session_with_a_profiler_attached_says_so_everywhere(
 def test_load_run_rejects_what_is_not_a_run(tmp_path: Path, make: object, message: str) -> None:
     with pytest.raises(NotARunError, match=message):
         profiler.load_run(make(tmp_path))  # type: ignore[operator]
+
+
+def test_a_session_replaces_the_run_in_its_directory_never_mixes_them(tmp_path: Path) -> None:
+    out = tmp_path / "mix"
+    with profiler.session(output_dir=out, profiler="cprofile"):
+        sum(range(1000))
+    assert (out / "cprofile.prof").exists()
+    with profiler.session(output_dir=out, profiler="none"):
+        pass
+    assert not (out / "cprofile.prof").exists() and not (out / "local.prof").exists()
+    assert json.loads((out / "summary.json").read_text())["config"]["profiler"] == "none"

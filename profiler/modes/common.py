@@ -17,26 +17,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from profiler.frozen_heap import frozen_heap
 from profiler.monitor.shipping import BatchingHTTPHandler
+from profiler.paths import run_files_in
 from profiler.simulator import Scenario, SimulatorError, SimulatorProcess
 from profiler.simulator.settle import settle
 from profiler.trace.gc_pauses import GcLog
 from profiler.trace.instrument import collecting, install
 from profiler.trace.recording import CallRecording, Collector
 from profiler.trace.wire import WireCapture
-
-# What a run writes into its directory (besides ground_truth.jsonl): what --force clears.
-RUN_FILES = (
-    "summary.json",
-    "requests.jsonl",
-    "errors.jsonl",
-    "report.html",
-    "ground_truth.jsonl",
-    "cprofile.prof",
-    "local.prof",
-    "pyinstrument.html",
-    "pyinstrument.speedscope.json",
-    "pyinstrument.pyisession",
-)
 
 
 class UsageError(ValueError):
@@ -45,7 +32,7 @@ class UsageError(ValueError):
 
 def prepare_output_dir(directory: Path, *, force: bool) -> Path:
     """Create the directory; refuse one that holds a run unless ``force`` (then clear that run's files)."""
-    existing = [name for name in RUN_FILES if (directory / name).exists()]
+    existing = run_files_in(directory)
     if existing and not force:
         raise UsageError(
             f"{directory} already holds a run ({', '.join(existing[:3])}{' …' if len(existing) > 3 else ''})"
