@@ -27,7 +27,7 @@ from profiler.runs.stats import (
 )
 from profiler.trace.derive import TTFT_PARTS
 from profiler.trace.model import RequestTrace
-from profiler.trace.phases import Group
+from profiler.trace.phases import OCCASIONAL_PHASES, Group
 
 # Interval lists past this length are folded into totals up to a horizon no new call can start before.
 _FOLD_AT = 20_000
@@ -189,9 +189,16 @@ class FigureAccumulator:
         self._q("latency").add(call.e2e)
         if call.ok:
             self._q("latency_ok").add(call.e2e)
+        taken: set[str] | None = None  # the occasional steps this call took, looked up once if asked
         for key, value in call.breakdown().items():
-            if value is not None:
-                self._q(f"phase:{key}").add(value)
+            if value is None:
+                continue
+            if key in OCCASIONAL_PHASES:
+                if taken is None:
+                    taken = {segment.phase for segment in call.segments}
+                if key not in taken:
+                    continue  # a reused connection's connect, a plain call's caller: not a 0 to average
+            self._q(f"phase:{key}").add(value)
         if call.cpu_s is not None:
             self._q("cpu").add(call.cpu_s)
         if call.scheduled is not None:

@@ -31,6 +31,9 @@ class Phase:
     colour: str
     leaf: bool = True
     part_of: str | None = None  # informational phases: the leaf they are a part of
+    # A step only some calls take (when: "a new connection", "a retry"): its figures over a run are over
+    # the calls that took it, so a run of reused connections does not report a connect of 0 ms.
+    only_on: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,8 +48,8 @@ class Total:
 PHASES: tuple[Phase, ...] = (
     Phase("local_pre", Group.LOCAL, "SDK entry → request handed to the HTTP client (building it)", "#f28e2b"),
     Phase("queue", Group.QUEUE, "waiting for a pooled connection", "#bab0ac"),
-    Phase("connect", Group.NETWORK, "TCP connect (DNS inside)", "#9c755f"),
-    Phase("tls", Group.NETWORK, "TLS handshake", "#b07aa1"),
+    Phase("connect", Group.NETWORK, "TCP connect (DNS inside)", "#9c755f", only_on="a new connection"),
+    Phase("tls", Group.NETWORK, "TLS handshake", "#b07aa1", only_on="a new HTTPS connection"),
     Phase("send", Group.NETWORK, "writing the request headers and body", "#76b7b2"),
     Phase("server_wait", Group.NETWORK, "request sent → response headers arrived", "#4e79a7"),
     Phase(
@@ -65,8 +68,8 @@ PHASES: tuple[Phase, ...] = (
         "#edc948",
     ),
     Phase("local_post", Group.LOCAL, "body received → SDK returns (parsing, validation)", "#e15759"),
-    Phase("caller", Group.LOCAL, "your code between stream chunks", "#ff9da7"),
-    Phase("backoff", Group.BACKOFF, "the SDK's sleep between retries", "#d4d4d4"),
+    Phase("caller", Group.LOCAL, "your code between stream chunks", "#ff9da7", only_on="a stream"),
+    Phase("backoff", Group.BACKOFF, "the SDK's sleep between retries", "#d4d4d4", only_on="a retry"),
 )
 
 TOTALS: tuple[Total, ...] = (
@@ -85,13 +88,17 @@ def leaves_in(group: Group) -> tuple[str, ...]:
 
 
 NETWORK_PHASES = leaves_in(Group.NETWORK)
+# Steps only some calls take: a call without one of their segments does not count in their figures.
+OCCASIONAL_PHASES: frozenset[str] = frozenset(phase.name for phase in PHASES if phase.only_on)
 LOCAL_PHASES = leaves_in(Group.LOCAL)
 TOTAL_MEMBERS: dict[str, tuple[str, ...]] = {total.name: leaves_in(total.group) for total in TOTALS}
 
 
 def help_of(name: str) -> str:
+    """What the phase is; for a step only some calls take, which calls its figures are over."""
     if name in PHASE_BY_NAME:
-        return PHASE_BY_NAME[name].help
+        phase = PHASE_BY_NAME[name]
+        return phase.help if phase.only_on is None else f"{phase.help} (calls with {phase.only_on})"
     return next((total.help for total in TOTALS if total.name == name), "")
 
 
