@@ -108,3 +108,49 @@ def test_metrics_are_served_below_the_apps_root_path() -> None:
     for answer in (below_prefix, plain):
         assert answer.status_code == 200 and "http_server_request_duration" in answer.text
     assert elsewhere.status_code == 404
+
+
+def test_answers_of_starlettes_error_middleware_carry_the_id_and_are_timed_with_their_status() -> None:
+    """Starlette answers an exception the app did not handle outside any middleware the app added: a
+    500, or the app's own handler for Exception. The monitor sits outside it and sees that answer."""
+    errors = io.StringIO()
+    metrics = ServiceMetrics()
+    telemetry = Telemetry(metrics=metrics, error_stream=errors)
+    app = FastAPI()
+    profiler.monitor.init_app(app, telemetry=telemetry, metrics_path=None)
+    handled = FastAPI()
+    profiler.monitor.init_app(handled, telemetry=telemetry, metrics_path=None)
+
+    @app.get("/boom")
+    @handled.get("/boom")
+    async def boom() -> None:
+        raise RuntimeError("a bug in the route")
+
+    @handled.exception_handler(Exception)
+    async def unavailable(_request: object, _exc: Exception) -> Response:
+        return Response("try later", status_code=503)
+
+    async def ask(target: FastAPI) -> httpx2.Response:
+        transport = httpx2.ASGITransport(app=target, raise_app_exceptions=False)
+        async with httpx2.AsyncClient(transport=transport, base_url="http://app") as client:
+            return await client.get("/boom", headers={"X-Request-ID": "boom-1"})
+
+    try:
+        plain, with_handler = asyncio.run(ask(app)), asyncio.run(ask(handled))
+        exposition = telemetry.exposition().decode()
+    finally:
+        telemetry.close()
+    assert (plain.status_code, plain.headers.get_list("x-request-id")) == (500, ["boom-1"])
+    assert (with_handler.status_code, with_handler.headers.get_list("x-request-id")) == (503, ["boom-1"])
+    timed = [
+        line
+        for line in exposition.splitlines()
+        if line.startswith("http_server_request_duration_seconds_count")
+    ]
+    assert any('http_response_status_code="500"' in line and 'http_route="/boom"' in line for line in timed)
+    assert any('http_response_status_code="503"' in line for line in timed), timed
+    records = [json.loads(line) for line in errors.getvalue().splitlines()]
+    assert [(r["event"], r["http_request_id"], r["http_route"]) for r in records] == [
+        ("unhandled_error", "boom-1", "/boom"),
+        ("unhandled_error", "boom-1", "/boom"),
+    ]

@@ -55,14 +55,14 @@ def init_app(app: Any, **options: Any) -> Any:
         from profiler.monitor.flask_ext import Monitor
 
         return Monitor(app, **options)
-    if callable(getattr(app, "add_middleware", None)):
-        from profiler.monitor.asgi import MonitorMiddleware
+    if callable(getattr(app, "build_middleware_stack", None)):
+        from profiler.monitor.asgi import monitor_starlette
         from profiler.monitor.telemetry import Telemetry
 
         # Built now, not at the first request (Starlette builds its middleware then): a bad shipping
         # configuration fails at start-up.
         options.setdefault("telemetry", Telemetry.default())
-        app.add_middleware(MonitorMiddleware, **options)
+        monitor_starlette(app, **options)
         return app
     raise TypeError(
         f"profiler.monitor.init_app: {type(app).__name__} is neither a Flask nor a Starlette/FastAPI app; "

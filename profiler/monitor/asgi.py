@@ -23,7 +23,7 @@ from profiler.monitor.metrics import CONTENT_TYPE
 from profiler.monitor.scope import request_id_from, request_scope, upstream_kind
 from profiler.monitor.telemetry import Telemetry
 
-__all__ = ["MonitorMiddleware"]
+__all__ = ["MonitorMiddleware", "monitor_starlette"]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -132,3 +132,46 @@ async def _send_json(send: Send, status: int, body: dict[str, Any]) -> None:
     headers = [(b"content-type", b"application/json"), (b"content-length", str(len(data)).encode())]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": data})
+
+
+def monitor_starlette(app: Any, *, safe_errors: bool = False, **options: Any) -> None:
+    """The middleware around the whole of a Starlette or FastAPI app, outside its error middleware.
+
+    ``app.add_middleware`` would put it inside Starlette's ``ServerErrorMiddleware``, which answers an
+    exception the app did not handle (a 500, or the app's own handler for ``Exception``) on the
+    server's ``send``: the middleware would neither see that answer's status nor give it the request's
+    id. Outside, it sees every answer. ``safe_errors`` then needs an answer before that one: exception
+    handlers for the OpenAI errors (the app's own, where it has one, are kept), which Starlette runs
+    inside, as Flask's error handlers are."""
+    if getattr(app, "middleware_stack", None) is not None:
+        raise RuntimeError("profiler.monitor.init_app: the app has started; monitor it before it serves")
+    build = app.build_middleware_stack
+
+    def build_monitored() -> ASGIApp:
+        return MonitorMiddleware(build(), **options)
+
+    app.build_middleware_stack = build_monitored
+    if safe_errors:
+        import openai
+
+        logger: logging.Logger = options["telemetry"].logger
+        for error in (openai.APIError, json.JSONDecodeError, UnicodeDecodeError):
+            if error not in app.exception_handlers:
+                app.add_exception_handler(error, _safe_answer(logger))
+
+
+def _safe_answer(logger: logging.Logger) -> Callable[[Any, Exception], Awaitable[Any]]:
+    async def answer(_request: Any, exc: Exception) -> Any:
+        from starlette.responses import JSONResponse
+
+        from profiler.monitor.scope import current_fields
+
+        kind = upstream_kind(exc)
+        if kind is None:
+            raise exc  # not from an OpenAI call of this request: the app's 500, logged as unhandled
+        fields = dict(current_fields() or {})
+        logger.error("unhandled upstream error", exc_info=exc, extra={"event": "unhandled_error", **fields})
+        body, status = upstream_answer(exc, kind)
+        return JSONResponse(body, status_code=status)
+
+    return answer
