@@ -11,6 +11,7 @@ import json
 
 import httpx2
 import openai
+import pytest
 from fastapi import FastAPI, Response
 
 import profiler.monitor
@@ -154,3 +155,21 @@ def test_answers_of_starlettes_error_middleware_carry_the_id_and_are_timed_with_
         ("unhandled_error", "boom-1", "/boom"),
         ("unhandled_error", "boom-1", "/boom"),
     ]
+
+
+def test_an_app_that_serves_its_own_metrics_path_is_refused_at_start_up() -> None:
+    app = FastAPI()
+
+    @app.get("/metrics")
+    async def own_metrics() -> str:
+        return "mine"
+
+    telemetry = Telemetry(metrics=ServiceMetrics(), error_stream=None)
+    try:
+        with pytest.raises(ValueError, match="already serves /metrics; pass metrics_path=None"):
+            profiler.monitor.init_app(app, telemetry=telemetry)
+        profiler.monitor.init_app(
+            app, telemetry=telemetry, metrics_path="/internal/metrics"
+        )  # elsewhere: fine
+    finally:
+        telemetry.close()

@@ -145,6 +145,12 @@ def monitor_starlette(app: Any, *, safe_errors: bool = False, **options: Any) ->
     inside, as Flask's error handlers are."""
     if getattr(app, "middleware_stack", None) is not None:
         raise RuntimeError("profiler.monitor.init_app: the app has started; monitor it before it serves")
+    metrics_path = options.get("metrics_path", "/metrics")
+    if metrics_path and any(getattr(route, "path", None) == metrics_path for route in app.routes):
+        raise ValueError(  # as the Flask extension: the app's own route would never be reached
+            f"profiler.monitor: the app already serves {metrics_path}; pass metrics_path=None "
+            "to keep it (the metrics are in prometheus_client's default registry), or another path"
+        )
     build = app.build_middleware_stack
 
     def build_monitored() -> ASGIApp:
