@@ -69,6 +69,12 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _directory(text: str) -> Path:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("an empty path: name a directory (. for this one)")
+    return Path(text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = OneLineParser(
         prog=PROG,
@@ -169,7 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
         "measurement (default: both); for your program, attached to its one run (default: pyinstrument)",
     )  # fmt: skip
     output.add_argument(
-        "--output-dir", "-o", type=Path, metavar="DIR",
+        "--output-dir", "-o", type=_directory, metavar="DIR",
         help="where to write the results (default: profiles/<UTC timestamp>/)",
     )  # fmt: skip
     output.add_argument(

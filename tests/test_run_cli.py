@@ -40,6 +40,7 @@ def _artifact_text(directory: Path) -> str:
         (["--output-dir", "/sys/kernel"], "cannot write to output directory /sys/kernel"),
         (["--uvloop"], "--uvloop needs --client async"),
         (["--workers", "3"], "--workers needs --locust"),
+        (["--output-dir", ""], "--output-dir/-o: an empty path"),
         (["--arrival", "constant"], "--arrival needs --rate"),
         (["--view", "--profiler", "none"], "--view serves the cProfile profile: not with --profiler none"),
         (["--view", "--locust"], "a load test writes none"),
