@@ -120,17 +120,18 @@ def test_default_run_writes_every_artifact(tmp_path: Path) -> None:
     for phase in (
         "local_pre",
         "connect",
-        "tls",
         "send",
         "server_wait",
         "server_processing",
         "download",
         "local_post",
-        "backoff",
         "network",
         "local",
     ):
         assert set(summary["breakdown_ms"][phase]) >= {"mean", "p50", "p99", "total"}
+    # Steps no call took (plain HTTP, no retry) have no figures; connect's are over the new connections.
+    assert summary["breakdown_ms"]["tls"] is None and summary["breakdown_ms"]["backoff"] is None
+    assert summary["breakdown_ms"]["connect"]["count"] == summary["connections"]["new"] >= 1
     assert summary["breakdown_ms"]["server_processing"]["count"] == 6  # the simulator sends the header
     assert summary["server_processing_reported"] == {"calls": 6, "of": 6}
 
