@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -9,6 +10,15 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Started with SIGINT ignored (a background job of a non-interactive shell, as a CI runner may start
+    it), the test process would hand that on to every program it starts, and a test that presses Ctrl-C
+    on one would wait in vain. Python's own handler, as an interactive start gives: children get SIGINT
+    back at its default."""
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 # What the machine's environment may configure that a test must not inherit.
