@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from profiler.finish import finish_run
-from profiler.paths import run_files_in
+from profiler.paths import clear_run
 from profiler.profiling.passes import passes_for
 from profiler.runs import (
     MEASURED_TRACE_ONLY,
@@ -86,8 +86,7 @@ def session(output_dir: str | Path | None = None, *, profiler: str = "none") -> 
     """
     result = Session(Path(output_dir) if output_dir is not None else None)
     if result.output_dir is not None:  # a run written there before is replaced, never mixed with this one
-        for name in run_files_in(result.output_dir):
-            (result.output_dir / name).unlink()
+        clear_run(result.output_dir)
     profile_passes = passes_for(profiler)
     interrupted = False
     with ExitStack() as stack:

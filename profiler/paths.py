@@ -28,3 +28,9 @@ RUN_FILES = (
 def run_files_in(directory: Path) -> list[str]:
     """The names of the run files ``directory`` holds (a run was written there if any)."""
     return [name for name in RUN_FILES if (directory / name).exists()]
+
+
+def clear_run(directory: Path) -> None:
+    """Remove the run files ``directory`` holds, so the run written next is not mixed with them."""
+    for name in run_files_in(directory):
+        (directory / name).unlink()

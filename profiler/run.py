@@ -252,6 +252,7 @@ _WORKLOAD_OPTIONS = (
     ("concurrency", "--concurrency"),
     ("client", "--client"),
     ("uvloop", "--uvloop"),
+    ("tls", "--tls"),
     ("rate", "--rate"),
     ("arrival", "--arrival"),
     ("stream", "--stream"),
@@ -309,8 +310,6 @@ def _dispatch(args: argparse.Namespace, console: object) -> int:
                 if args.module
                 else Program(script=Path(args.program[0]), args=tuple(args.program[1:]))
             )
-            if args.tls:
-                return _usage_error("--tls applies to the sample workload, not to your program")
             problem = check(program)
             if problem:
                 return _usage_error(problem)

@@ -17,7 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from profiler.frozen_heap import frozen_heap
 from profiler.monitor.shipping import BatchingHTTPHandler
-from profiler.paths import run_files_in
+from profiler.paths import clear_run, run_files_in
 from profiler.simulator import Scenario, SimulatorError, SimulatorProcess
 from profiler.simulator.settle import settle
 from profiler.trace.gc_pauses import GcLog
@@ -41,8 +41,7 @@ def prepare_output_dir(directory: Path, *, force: bool) -> Path:
         )
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        for name in existing:
-            (directory / name).unlink()
+        clear_run(directory)
         probe = directory / ".profiler-write-test"
         probe.write_bytes(b"")
         probe.unlink()

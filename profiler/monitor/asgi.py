@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from profiler.monitor.answers import upstream_answer
+from profiler.monitor.error_log import log_unhandled
 from profiler.monitor.metrics import CONTENT_TYPE
 from profiler.monitor.scope import request_id_from, request_scope, upstream_kind
 from profiler.monitor.telemetry import Telemetry
@@ -101,8 +102,7 @@ class MonitorMiddleware:
 
     def _log_unhandled(self, exc: BaseException, fields: dict[str, Any], *, upstream: bool) -> None:
         message = "unhandled upstream error" if upstream else "unhandled error"
-        logger: logging.Logger = self.telemetry.logger
-        logger.error(message, exc_info=exc, extra={"event": "unhandled_error", **fields})
+        log_unhandled(self.telemetry.logger, exc, message, fields)
 
     async def _metrics(self, send: Send) -> None:
         body = self.telemetry.exposition()
@@ -175,8 +175,7 @@ def _safe_answer(logger: logging.Logger) -> Callable[[Any, Exception], Awaitable
         kind = upstream_kind(exc)
         if kind is None:
             raise exc  # not from an OpenAI call of this request: the app's 500, logged as unhandled
-        fields = dict(current_fields() or {})
-        logger.error("unhandled upstream error", exc_info=exc, extra={"event": "unhandled_error", **fields})
+        log_unhandled(logger, exc, "unhandled upstream error", current_fields() or {})
         body, status = upstream_answer(exc, kind)
         return JSONResponse(body, status_code=status)
 

@@ -62,6 +62,13 @@ def _attempt_fields(trace: RequestTrace, index: int) -> dict[str, Any]:
     }
 
 
+def log_unhandled(
+    logger: logging.Logger, exc: BaseException, message: str, fields: Mapping[str, object]
+) -> None:
+    """An exception a monitored route did not handle: its traceback and the request's fields."""
+    logger.error(message, exc_info=exc, extra={"event": "unhandled_error", **fields})
+
+
 def log_call_errors(
     trace: RequestTrace,
     logger: logging.Logger | None = None,

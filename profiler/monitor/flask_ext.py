@@ -21,7 +21,7 @@ from typing import Any
 from flask import Flask, Response, got_request_exception, jsonify, request
 
 from profiler.monitor.answers import upstream_answer
-from profiler.monitor.error_log import ERROR_LOGGER
+from profiler.monitor.error_log import ERROR_LOGGER, log_unhandled
 from profiler.monitor.metrics import CONTENT_TYPE
 from profiler.monitor.scope import request_id_from, request_scope, upstream_kind
 from profiler.monitor.telemetry import Telemetry
@@ -122,8 +122,7 @@ class Monitor:
         self.log_with_fields(exc, message, state[1] if state is not None else {})
 
     def log_with_fields(self, exc: BaseException, message: str, fields: dict[str, str]) -> None:
-        logger = getattr(self, "_logger", None) or logging.getLogger(ERROR_LOGGER)
-        logger.error(message, exc_info=exc, extra={"event": "unhandled_error", **fields})
+        log_unhandled(getattr(self, "_logger", None) or logging.getLogger(ERROR_LOGGER), exc, message, fields)
 
     def _metrics(self) -> Response:
         return Response(self.telemetry.exposition(), mimetype=CONTENT_TYPE)

@@ -48,11 +48,7 @@ class GcLog:
         window = GcLog(self.max_pauses)
         for pause in self.pauses:
             if pause.end > start and pause.start < end:
-                window.pauses.append(pause)
-                window.collections[min(pause.generation, 2)] += 1
-                took = pause.end - pause.start
-                window.pause_s += took
-                window.longest_s = max(window.longest_s, took)
+                window._note(pause.start, pause.end, pause.generation)
         return window
 
     @contextmanager
@@ -72,10 +68,12 @@ class GcLog:
         started, self._started = self._started, None
         if started is None:  # attached mid-collection
             return
-        generation = int(info.get("generation", 0))
+        self._note(started, now, int(info.get("generation", 0)))
+
+    def _note(self, start: float, end: float, generation: int) -> None:
         self.collections[min(generation, 2)] += 1
-        took = now - started
+        took = end - start
         self.pause_s += took
         self.longest_s = max(self.longest_s, took)
         if len(self.pauses) < self.max_pauses:
-            self.pauses.append(GcPause(started, now, generation))
+            self.pauses.append(GcPause(start, end, generation))
