@@ -3,13 +3,16 @@ counted once by each recorder, none taken from another. Real SDK, real HTTP to t
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
 import warnings
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
+import httpx2
 import openai
 import pytest
 from flask import Flask
@@ -152,3 +155,32 @@ def test_a_monitored_app_inside_a_session_is_seen_by_both_once(client, telemetry
     profiler.monitor.instrument(telemetry)
     assert app.test_client().get("/chat").status_code == 200
     assert _monitored(telemetry) == 2
+
+
+def test_backoff_is_observed_for_the_calls_that_were_retried_only(telemetry) -> None:
+    """A call that was not retried has no back-off: its histogram counts the retried calls (counted
+    here from the requests the SDK sent), as a run's figures do, while every other phase counts every call."""
+    scenario = replace(
+        load_scenario("instant"), name="retrying", seed=3, faults={"server_error": 0.3}, retry_after_s=0.01
+    )
+    sent: list[int] = []
+    counting = httpx2.Client(event_hooks={"request": [lambda request: sent.append(1)]})
+    attempts_per_call = []
+    with SimulatorProcess(scenario) as simulator:
+        client = openai.OpenAI(
+            base_url=simulator.base_url, api_key=API_KEY, max_retries=3, http_client=counting
+        )
+        profiler.monitor.instrument(telemetry)
+        for _ in range(24):
+            before = len(sent)
+            with contextlib.suppress(openai.APIStatusError):
+                _call(client)
+            attempts_per_call.append(len(sent) - before)
+    retried = sum(attempts > 1 for attempts in attempts_per_call)
+    assert 0 < retried < 24, attempts_per_call
+    exposition = telemetry.metrics.exposition().decode()
+    count = "profiler_openai_phase_duration_seconds_count"
+    assert metric_total(exposition, count, phase="backoff") == retried
+    assert metric_total(exposition, count, phase="server_wait") == 24
+    assert metric_total(exposition, count, phase="queue") == 24
+    assert metric_total(exposition, "profiler_openai_phase_duration_seconds_sum", phase="backoff") > 0

@@ -29,6 +29,7 @@ from profiler.monitor.conventions import (
     TOKEN_USAGE_BUCKETS,
 )
 from profiler.trace.model import RequestTrace
+from profiler.trace.phases import OCCASIONAL_PHASES
 
 # Kept under their former names: other modules and dashboards' docs refer to them.
 OPERATION_DURATION_BUCKETS = DURATION_BUCKETS
@@ -175,6 +176,8 @@ class ServiceMetrics:
         child(self.phase_duration, "network").observe(trace.network)
         child(self.phase_duration, "local").observe(trace.local)
         for phase in MONITORED_PHASES:
+            if phase in OCCASIONAL_PHASES and phase not in trace.steps_taken():
+                continue  # a call that was not retried has no back-off: not a 0 in its histogram
             child(self.phase_duration, phase).observe(phases[phase] or 0.0)
         if trace.error_kind is not None:
             child(self.errors, trace.operation, trace.error_kind).inc()

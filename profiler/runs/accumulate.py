@@ -195,7 +195,7 @@ class FigureAccumulator:
                 continue
             if key in OCCASIONAL_PHASES:
                 if taken is None:
-                    taken = {segment.phase for segment in call.segments}
+                    taken = call.steps_taken()
                 if key not in taken:
                     continue  # a reused connection's connect, a plain call's caller: not a 0 to average
             self._q(f"phase:{key}").add(value)
