@@ -29,6 +29,7 @@ from profiler.report.html.page import BOKEH_RESOURCES
 from profiler.report.html.sample import SLOWEST, WATERFALL_LIMIT, sample_calls
 from profiler.report.html.waterfall import waterfall_sources
 from profiler.runs import Run, load_run
+from profiler.runs.documents import run_from_documents, summary_document
 from profiler.trace.model import AttemptTrace, Segment
 from tests.conftest import REPO, run_cli
 from tests.synthetic import call, run_of, shifted, trace_from
@@ -445,6 +446,12 @@ def test_zero_requests_renders_a_page_that_says_so() -> None:
     assert 'data-field="requests.started" data-unit="count" data-value=\'0\'>0<' in html
     assert 'data-field="latency_ms.p50" data-unit="ms" data-value=\'null\'>—<' in html
     assert 'data-field="error_rate" data-unit="fraction" data-value=\'null\'>—<' in html  # no calls: unknown
+
+
+def test_zero_requests_summary_has_unknown_rates_not_empty_ones() -> None:
+    document = summary_document(_empty_run())
+    assert document["error_rate"] is None and document["error_rates"] is None
+    assert run_from_documents(document, []).figures.error_rates is None
 
 
 def test_zero_requests_in_chromium(browser: Browser, tmp_path: Path) -> None:

@@ -151,7 +151,7 @@ def _error_deltas(a: RunFigures, b: RunFigures) -> dict[str, KindDelta]:
         kind: KindDelta(
             a.errors.get(kind, 0),
             b.errors.get(kind, 0),
-            Delta(a.error_rates.get(kind, 0.0), b.error_rates.get(kind, 0.0)),
+            Delta((a.error_rates or {}).get(kind, 0.0), (b.error_rates or {}).get(kind, 0.0)),
         )
         for kind in kinds
     }

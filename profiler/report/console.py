@@ -61,7 +61,7 @@ def requests_table(run: Run) -> Table:
         table.add_row("by API", ", ".join(f"{api} {count}" for api, count in figures.calls_by_api.items()))
     table.add_row("error rate", MISSING if figures.error_rate is None else f"{figures.error_rate:.1%}")
     if figures.errors:
-        rates = figures.error_rates
+        rates = figures.error_rates or {}
         table.add_row(
             "errors (final)", ", ".join(f"{k} {v} ({rates[k]:.1%})" for k, v in figures.errors.items())
         )

@@ -22,6 +22,10 @@ def _dist(stats: Distribution | None) -> dict[str, float] | None:
     return None if stats is None else stats.to_dict()
 
 
+def _optional_dict(value: Any) -> dict[str, Any] | None:
+    return None if value is None else dict(value)
+
+
 def _iso(unix_time: float) -> str:
     return datetime.fromtimestamp(unix_time, UTC).isoformat(timespec="milliseconds")
 
@@ -34,7 +38,7 @@ def _figures_document(figures: RunFigures) -> dict[str, Any]:
         "errors": figures.errors,
         "attempt_errors": figures.attempt_errors,
         "error_rate": figures.error_rate,
-        "error_rates": dict(figures.error_rates),
+        "error_rates": None if figures.error_rates is None else dict(figures.error_rates),
         "latency_ms": _dist(figures.latency),
         "latency_ok_ms": _dist(figures.latency_ok),
         "breakdown_ms": {
@@ -118,7 +122,7 @@ def _figures_from(document: Mapping[str, Any]) -> RunFigures:
         errors=dict(document.get("errors") or {}),
         attempt_errors=dict(document.get("attempt_errors") or {}),
         error_rate=document.get("error_rate"),
-        error_rates=dict(document.get("error_rates") or {}),
+        error_rates=_optional_dict(document.get("error_rates")),
         latency=Distribution.from_dict(document.get("latency_ms")),
         latency_ok=Distribution.from_dict(document.get("latency_ok_ms")),
         breakdown={key: PhaseStats.from_dict(breakdown.get(key)) for key in BREAKDOWN_KEYS},

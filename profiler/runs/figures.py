@@ -74,7 +74,7 @@ class RunFigures:
     errors: dict[str, int]  # final failures by kind
     attempt_errors: dict[str, int]  # every failed attempt by kind
     error_rate: float | None
-    error_rates: dict[str, float]
+    error_rates: dict[str, float] | None  # None without calls, as error_rate
     latency: Distribution | None  # ms, every call
     latency_ok: Distribution | None  # ms, successful calls
     breakdown: dict[str, PhaseStats | None]  # every phase and total; None: no call has it
@@ -160,7 +160,11 @@ def figures_from(
         errors=errors,
         attempt_errors=_sorted_counts(accumulator.attempt_errors),
         error_rate=round(failed / started, SECONDS_DIGITS) if started else None,
-        error_rates={kind: round(count / started, SECONDS_DIGITS) for kind, count in errors.items()},
+        error_rates=(
+            {kind: round(count / started, SECONDS_DIGITS) for kind, count in errors.items()}
+            if started
+            else None
+        ),
         latency=_distribution(accumulator, "latency"),
         latency_ok=_distribution(accumulator, "latency_ok"),
         breakdown={key: _phase(accumulator, key) for key in BREAKDOWN_KEYS},

@@ -235,7 +235,7 @@ def errors_table(run: Run) -> str:
     if not kinds:
         return ""
     head = "<tr><th>kind</th><th>calls failed</th><th>share of calls</th><th>attempts failed</th></tr>"
-    rates = figures.error_rates
+    rates = figures.error_rates or {}
     body = "".join(
         f"<tr><td>{escape(kind)}</td>"
         f"<td class='num'>{figure_span(f'errors.{kind}', errors.get(kind), 'count')}</td>"
