@@ -99,6 +99,10 @@ def test_session_with_a_profiler_attached_says_so_everywhere(
     assert written["profiles"] == (["cprofile", "pyinstrument"] if choice == "both" else [choice])
 
 
+# The least a summary must have to be read as a run: its schema, calls, phases and wall time.
+_WHOLE_STUB = '{"schema": "profiler.run/1", "requests": {"started": 0}, "breakdown_ms": {}, "wall_s": 0}'
+
+
 @pytest.mark.parametrize(
     ("make", "message"),
     [
@@ -107,18 +111,26 @@ def test_session_with_a_profiler_attached_says_so_everywhere(
         (lambda p: (p / "summary.json").write_text('{"schema": "other/1"}') and p, "not a profiler.run/1"),
         (lambda p: (p / "summary.json").write_text("{") and p, "not valid JSON"),
         (
+            lambda p: (p / "summary.json").write_text('{"schema": "profiler.run/1"}') and p,
+            r"not a whole profiler.run/1 summary \(no requests, breakdown_ms, wall_s\)",
+        ),
+        (
+            lambda p: (p / "summary.json").write_text(_WHOLE_STUB.replace('"started": 0', '"ok": 0')) and p,
+            r"not a whole profiler.run/1 summary \(no requests.started\)",
+        ),
+        (
             lambda p: (p / "summary.json").write_text("{}") and p / "summary.json",
             "summary.json: not a directory",
         ),
         (
             lambda p: (
-                (p / "summary.json").write_text('{"schema": "profiler.run/1", "latency_ms": "fast"}') and p
+                (p / "summary.json").write_text(_WHOLE_STUB.replace("{", '{"latency_ms": "fast", ', 1)) and p
             ),
             r"summary.json: not a profiler.run/1 summary of this version \(AttributeError",
         ),
         (
             lambda p: (
-                (p / "summary.json").write_text('{"schema": "profiler.run/1"}')
+                (p / "summary.json").write_text(_WHOLE_STUB)
                 and (p / "requests.jsonl").write_text("\n[1, 2]\n")
                 and p
             ),

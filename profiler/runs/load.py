@@ -10,6 +10,11 @@ from profiler.runs.model import SCHEMA, Run
 from profiler.runs.records import call_from_record
 
 
+# What every summary this version writes has, without which no figure of it can be read: a file
+# lacking them was not written by a run (a stub would read as a run of "None" everywhere).
+_EVERY_SUMMARY_HAS = ("requests", "breakdown_ms", "wall_s")
+
+
 class NotARunError(ValueError):
     """A path that is not a profiler output directory (one clear line for the user)."""
 
@@ -31,6 +36,10 @@ def load_run(path: str | Path) -> Run:
         ) from exc
     if not isinstance(summary, dict) or summary.get("schema") != SCHEMA:
         raise NotARunError(f"{summary_path}: not a {SCHEMA} summary")
+    missing = [key for key in _EVERY_SUMMARY_HAS if key not in summary]
+    if missing or not isinstance(summary["requests"], dict) or "started" not in summary["requests"]:
+        lacking = ", ".join(missing) or "requests.started"
+        raise NotARunError(f"{summary_path}: not a whole {SCHEMA} summary (no {lacking})")
     calls = []
     requests_path = directory / "requests.jsonl"
     if requests_path.is_file():
