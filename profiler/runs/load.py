@@ -9,7 +9,6 @@ from profiler.runs.documents import run_from_documents
 from profiler.runs.model import SCHEMA, Run
 from profiler.runs.records import call_from_record
 
-
 # What every summary this version writes has, without which no figure of it can be read: a file
 # lacking them was not written by a run (a stub would read as a run of "None" everywhere).
 _EVERY_SUMMARY_HAS = ("requests", "breakdown_ms", "wall_s")
