@@ -32,3 +32,25 @@ def test_two_telemetries_on_one_stream_write_each_record_once_and_close_detaches
     for telemetry in (third, second, first):
         telemetry.close()
     assert logger.handlers == []  # nothing left behind for the next telemetry to write through
+
+
+def test_a_shared_handler_stays_until_the_last_telemetry_on_it_closes() -> None:
+    import io
+
+    stream = io.StringIO()
+    logger = logging.getLogger("profiler.errors.test-shared")
+    app_handler = logging.StreamHandler(io.StringIO())
+    logger.addHandler(app_handler)  # the app's own: no telemetry takes it off
+    first = Telemetry(metrics=ServiceMetrics(), error_stream=stream, logger=logger, background=False)
+    second = Telemetry(
+        metrics=ServiceMetrics(), error_stream=stream, logger=logger, background=False,
+        log_handlers=[app_handler],
+    )  # fmt: skip
+    first.close()
+    logger.error("after the first closed")
+    assert stream.getvalue().count("after the first closed") == 1, "the second still writes"
+    second.close()
+    logger.error("after both closed")
+    assert "after both closed" not in stream.getvalue()
+    assert logger.handlers == [app_handler]
+    logger.removeHandler(app_handler)

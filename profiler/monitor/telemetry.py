@@ -68,10 +68,17 @@ class Telemetry:
         if stream is not None:
             # Another telemetry of this process may write JSON lines to the same stream already.
             self.log_handlers.append(_json_handler_on(self.logger, stream) or json_handler(stream))  # type: ignore[arg-type]
-        self._attached: list[logging.Handler] = []  # what close() takes off the logger again
-        for handler in self.log_handlers:
-            if handler not in self.logger.handlers:
-                self.logger.addHandler(handler)
+        self._attached: list[logging.Handler] = []  # what close() lets go of, and takes off once unused
+        with _sharing_lock:
+            for handler in self.log_handlers:
+                held = (self.logger, handler)
+                if held in _users:  # put there by another telemetry, which may close first
+                    _users[held] += 1
+                elif handler not in self.logger.handlers:  # one the app put there is the app's
+                    self.logger.addHandler(handler)
+                    _users[held] = 1
+                else:
+                    continue
                 self._attached.append(handler)
         # One collector for every request scope and instrument(): recordings are handed on, not kept.
         self.collector = Collector(on_done=self.on_done, keep=False)
@@ -149,8 +156,13 @@ class Telemetry:
             self._worker.close()
         if self.otel is not None:
             self.otel.shutdown()
-        for handler in self._attached:
-            self.logger.removeHandler(handler)
+        with _sharing_lock:
+            for handler in self._attached:
+                held = (self.logger, handler)
+                _users[held] -= 1
+                if not _users[held]:  # the last telemetry using it
+                    del _users[held]
+                    self.logger.removeHandler(handler)
 
     def _process(self, items: Iterable[Item]) -> None:
         metrics, otel, logger = self.metrics, self.otel, self.logger
@@ -168,6 +180,12 @@ class Telemetry:
                 otel.observe_call(trace)
             if trace.attempt_errors or not trace.ok:
                 log_call_errors(trace, logger, exc_info=exc_info, fields=fields)
+
+
+# The handlers telemetries put on a logger, with how many open telemetries write through each: two
+# telemetries on one stream share its handler, and it stays until the last of them closes.
+_sharing_lock = threading.Lock()
+_users: dict[tuple[logging.Logger, logging.Handler], int] = {}
 
 
 def _json_handler_on(logger: logging.Logger, stream: object) -> logging.Handler | None:
