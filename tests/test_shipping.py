@@ -698,6 +698,14 @@ def test_bad_env_fails_at_construction_with_one_line(environ: dict[str, str], co
     assert "\n" not in str(caught.value) and SPLUNK_TOKEN not in str(caught.value)
 
 
+def test_a_bad_option_beside_a_good_env_is_not_blamed_on_a_variable() -> None:
+    environ = {"SPLUNK_HEC_URL": "https://splunk:8088", "SPLUNK_HEC_TOKEN": SPLUNK_TOKEN}
+    with pytest.raises(ValueError, match=r"^SplunkHECHandler: max_queue must be more than 0"):
+        handlers_from_env(environ, max_queue=0)
+    with pytest.raises(ValueError, match=r"^LogglyHandler: max_queue must be more than 0"):
+        handlers_from_env({"LOGGLY_TOKEN": LOGGLY_TOKEN}, max_queue=0)
+
+
 def test_bad_options_fail_at_construction() -> None:
     with pytest.raises(ValueError, match="max_event_bytes"):
         LogglyHandler(LOGGLY_TOKEN, max_event_bytes=2_000_000, max_batch_bytes=1_000_000)

@@ -34,7 +34,16 @@ from ._sender import Connection, Sender, VerifyTypes, tls_context
 from ._snapshot import snapshot
 from .stats import CLOSED, FORMAT_ERROR, SENDER_THREAD, SENDER_UNAVAILABLE, ShipperStats
 
-__all__ = ["BatchingHTTPHandler", "ShipperOptions"]
+__all__ = ["BadDestination", "BatchingHTTPHandler", "ShipperOptions"]
+
+
+class BadDestination(ValueError):
+    """A destination a handler cannot ship to; ``part`` says which: ``"url"`` or ``"token"`` (so that
+    `handlers_from_env` can name the variable it came from, which the handler does not know)."""
+
+    def __init__(self, message: str, part: str) -> None:
+        super().__init__(message)
+        self.part = part
 
 
 class ShipperOptions(TypedDict, total=False):
@@ -309,7 +318,7 @@ def _check_url(name: str, url: str) -> None:
     except ValueError:
         valid = False
     if not valid:
-        raise ValueError(f"{name}: the URL must look like https://host[:port]/path")
+        raise BadDestination(f"{name}: the URL must look like https://host[:port]/path", "url")
 
 
 def _check_positive(name: str, **values: float) -> None:

@@ -6,7 +6,7 @@ import os
 from collections.abc import Callable, Mapping
 from typing import Unpack
 
-from .base import BatchingHTTPHandler, ShipperOptions
+from .base import BadDestination, BatchingHTTPHandler, ShipperOptions
 from .loggly import LogglyHandler
 from .splunk import SplunkHECHandler
 
@@ -24,7 +24,8 @@ def handlers_from_env(
     handlers: list[BatchingHTTPHandler] = []
     if environ.get("LOGGLY_TOKEN") or environ.get("LOGGLY_URL"):
         source = "LOGGLY_URL" if environ.get("LOGGLY_URL") else "LOGGLY_TOKEN"  # the one the handler reads
-        handlers.append(_named(source, lambda: LogglyHandler(environ=environ, **options)))
+        variables = {"url": source, "token": source}
+        handlers.append(_named(variables, lambda: LogglyHandler(environ=environ, **options)))
     url, token = environ.get("SPLUNK_HEC_URL"), environ.get("SPLUNK_HEC_TOKEN")
     if url or token:
         if not (url and token):
@@ -32,21 +33,15 @@ def handlers_from_env(
             raise ValueError(
                 f"{missing} is not set; shipping to Splunk needs SPLUNK_HEC_URL and SPLUNK_HEC_TOKEN"
             )
-        handlers.append(
-            _named(
-                ("SPLUNK_HEC_TOKEN", "SPLUNK_HEC_URL"), lambda: SplunkHECHandler(environ=environ, **options)
-            )
-        )
+        variables = {"url": "SPLUNK_HEC_URL", "token": "SPLUNK_HEC_TOKEN"}
+        handlers.append(_named(variables, lambda: SplunkHECHandler(environ=environ, **options)))
     return handlers
 
 
-def _named(variable: str | tuple[str, str], build: Callable[[], BatchingHTTPHandler]) -> BatchingHTTPHandler:
-    """``build()``, its ValueError led by the variable at fault (of a token's and a URL's: the one the
-    message is about), so the one line says what to fix."""
+def _named(variables: Mapping[str, str], build: Callable[[], BatchingHTTPHandler]) -> BatchingHTTPHandler:
+    """``build()``, an error about its destination led by the variable it came from (``variables``: the
+    variable of each part), so the one line says what to fix. An error in ``options`` is the caller's."""
     try:
         return build()
-    except ValueError as exc:
-        if isinstance(variable, tuple):
-            token_variable, url_variable = variable
-            variable = token_variable if "token" in str(exc) else url_variable
-        raise ValueError(f"{variable}: {exc}") from None
+    except BadDestination as exc:
+        raise ValueError(f"{variables[exc.part]}: {exc}") from None

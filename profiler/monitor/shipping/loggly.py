@@ -21,7 +21,7 @@ from typing import Unpack
 from urllib.parse import urlsplit, urlunsplit
 
 from ._format import is_json_formatter
-from .base import BatchingHTTPHandler, ShipperOptions
+from .base import BadDestination, BatchingHTTPHandler, ShipperOptions
 
 __all__ = ["LOGGLY_BATCH_BYTES", "LOGGLY_EVENT_BYTES", "HTTPSHandler", "LogglyHandler", "bulk_url_of"]
 
@@ -116,7 +116,7 @@ def _resolve(
 
 def _bulk_url(token: str, tags: Sequence[str]) -> str:
     if not _TOKEN.fullmatch(token):
-        raise ValueError("LogglyHandler: a Loggly customer token is letters, digits and dashes")
+        raise BadDestination("LogglyHandler: a Loggly customer token is letters, digits and dashes", "token")
     if isinstance(tags, str):
         tags = (tags,)
     if not tags or not all(_TAG.fullmatch(tag) for tag in tags):

@@ -22,7 +22,7 @@ from typing import Unpack
 from urllib.parse import urlsplit, urlunsplit
 
 from ._format import is_json_formatter
-from .base import BatchingHTTPHandler, ShipperOptions
+from .base import BadDestination, BatchingHTTPHandler, ShipperOptions
 
 __all__ = ["SPLUNK_BATCH_BYTES", "SplunkHECHandler"]
 
@@ -58,7 +58,7 @@ class SplunkHECHandler(BatchingHTTPHandler):
                 "or set SPLUNK_HEC_URL and SPLUNK_HEC_TOKEN"
             )
         if any(c.isspace() for c in token):
-            raise ValueError("SplunkHECHandler: the token must not contain whitespace")
+            raise BadDestination("SplunkHECHandler: the token must not contain whitespace", "token")
         options.setdefault("max_batch_bytes", SPLUNK_BATCH_BYTES)
         options.setdefault("max_event_bytes", options["max_batch_bytes"])
         super().__init__(event_url(url), secrets=(token,), **options)
@@ -92,6 +92,8 @@ def event_url(url: str) -> str:
     if path.endswith(EVENT_PATH):
         return url
     if path.endswith("/services/collector/raw"):
-        raise ValueError("SplunkHECHandler: /raw takes another format; give the base URL or /event")
+        raise BadDestination(
+            "SplunkHECHandler: /raw takes another format; give the base URL or /event", "url"
+        )
     path = path + "/event" if path.endswith("/services/collector") else path + EVENT_PATH
     return urlunsplit(parts._replace(path=path))
