@@ -8,15 +8,22 @@ import asyncio
 import contextlib
 import io
 import json
+from pathlib import Path
 
 import httpx2
 import openai
 import pytest
 from fastapi import FastAPI, Response
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+from starlette.routing import Mount, Route, Router
+from starlette.staticfiles import StaticFiles
 
 import profiler.monitor
 from profiler.monitor.metrics import ServiceMetrics
 from profiler.monitor.telemetry import Telemetry
+from tests.test_monitor_support import metric_total
 
 
 def test_a_calls_records_carry_the_route_while_its_request_goes_on() -> None:
@@ -173,3 +180,60 @@ def test_an_app_that_serves_its_own_metrics_path_is_refused_at_start_up() -> Non
         )  # elsewhere: fine
     finally:
         telemetry.close()
+
+
+def _versioned_api(framework: str, mount_static: Path) -> Starlette:
+    """/v1 and /v2 mounted side by side, each with /books/{shelf}; /health; static files under /static."""
+
+    async def books(request: Request) -> PlainTextResponse:
+        return PlainTextResponse(request.path_params["shelf"])
+
+    async def health(_request: Request) -> PlainTextResponse:
+        return PlainTextResponse("ok")
+
+    if framework == "starlette":
+        versions = [Mount(f"/{v}", app=Router([Route("/books/{shelf:str}", books)])) for v in ("v1", "v2")]
+        static = Mount("/static", app=StaticFiles(directory=mount_static))
+        return Starlette(routes=[Route("/health", health), *versions, static])
+    app = FastAPI()
+    for version in ("v1", "v2"):
+        api = FastAPI()
+        api.add_api_route("/books/{shelf:str}", books)
+        app.mount(f"/{version}", api)
+    app.add_api_route("/health", health)
+    app.mount("/static", StaticFiles(directory=mount_static))
+    return app
+
+
+@pytest.mark.parametrize("framework", ["fastapi", "starlette"])
+def test_a_mounted_apps_route_is_its_mounts_path_and_its_own(framework: str, tmp_path: Path) -> None:
+    """A mounted app's router puts its own route in ``scope["route"]`` (Starlette's over its mount's;
+    FastAPI's never puts the mount): two versions of an API side by side are still two routes, a
+    path inside a mount that matches nothing has none, and static files have their mount's."""
+    (tmp_path / "cover.txt").write_text("rain")
+    metrics = ServiceMetrics()
+    telemetry = Telemetry(metrics=metrics, error_stream=None)
+    app = _versioned_api(framework, tmp_path)
+    profiler.monitor.init_app(app, telemetry=telemetry, metrics_path=None)
+
+    async def ask() -> list[int]:
+        transport = httpx2.ASGITransport(app=app)
+        async with httpx2.AsyncClient(transport=transport, base_url="http://app") as client:
+            paths = (
+                "/v1/books/rainy", "/v2/books/sunny", "/v2/books/cloudy", "/health", "/v1/nothing",
+                "/static/cover.txt",
+            )  # fmt: skip
+            return [(await client.get(path)).status_code for path in paths]
+
+    try:
+        assert asyncio.run(ask()) == [200, 200, 200, 200, 404, 200]
+        exposition = telemetry.exposition().decode()
+    finally:
+        telemetry.close()
+    count = "http_server_request_duration_seconds_count"
+    assert metric_total(exposition, count, http_route="/v1/books/{shelf}") == 1
+    assert metric_total(exposition, count, http_route="/v2/books/{shelf}") == 2
+    assert metric_total(exposition, count, http_route="/health") == 1
+    assert metric_total(exposition, count, http_route="", http_response_status_code="404") == 1
+    assert metric_total(exposition, count, http_route="/static/{path}") == 1
+    assert metric_total(exposition, count) == 6

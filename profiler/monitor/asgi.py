@@ -59,6 +59,7 @@ class MonitorMiddleware:
             await self._metrics(send)
             return
         started = time.perf_counter()
+        root_path = scope.get("root_path", "")
         sent_id = next((value for name, value in scope.get("headers", ()) if name == self._header), None)
         fields = {
             "http_request_id": request_id_from(sent_id.decode("latin-1") if sent_id else None),
@@ -81,14 +82,14 @@ class MonitorMiddleware:
 
         kind: str | None = None
         try:
-            with request_scope(self.telemetry, fields, route_of=lambda: _route_of(scope)):
+            with request_scope(self.telemetry, fields, route_of=lambda: _route_of(scope, root_path)):
                 try:
                     await self.app(scope, receive, send_noting_status)
                 except Exception as exc:
                     kind = upstream_kind(exc)  # inside the scope: it knows the request's failed calls
                     raise
                 finally:
-                    fields["http_route"] = _route_of(scope)
+                    fields["http_route"] = _route_of(scope, root_path)
         except Exception as exc:
             self._log_unhandled(exc, fields, upstream=kind is not None)
             if not (self.safe_errors and kind is not None) or response_started:
@@ -120,11 +121,49 @@ def _path_in_app(scope: Scope) -> str:
     return path
 
 
-def _route_of(scope: Scope) -> str:
-    """The route template the router matched (Starlette and FastAPI put the route in the scope)."""
+def _route_of(scope: Scope, root_path_at_entry: str) -> str:
+    """The route template the routers matched, mounted apps' prefixes included (``/v1/books/{shelf}``);
+    ``""`` when nothing matched, a path inside a mounted app's router included.
+
+    Starlette and FastAPI put the matched route in ``scope["route"]``, but a mounted app's router puts
+    its own route there (FastAPI's never puts the mount), so the mounts are found again, only when
+    ``root_path`` grew on the way in: by matching the request against the routers' mounts."""
+    if scope.get("root_path", "") == root_path_at_entry:
+        return _template(scope.get("route"))
+    prefix, innermost = _mounts_matched(scope, root_path_at_entry)
+    if innermost is not None and not getattr(innermost, "routes", None):
+        return prefix + "/{path}"  # a mounted app without routes of its own (static files): the mount
     route = scope.get("route")
-    path = getattr(route, "path", None)
-    return path if isinstance(path, str) else ""
+    template = _template(route)
+    return prefix + template if template and route is not innermost else ""
+
+
+def _template(route: object) -> str:
+    if route is None or getattr(route, "routes", None):
+        return ""  # nothing matched, or a mount whose router matched nothing below it
+    template = getattr(route, "path_format", None) or getattr(route, "path", None)
+    return template if isinstance(template, str) else ""
+
+
+def _mounts_matched(scope: Scope, root_path_at_entry: str) -> tuple[str, object | None]:
+    """The prefix of the mounts a request went through, as templates, and the innermost of them."""
+    probe = {**scope, "root_path": root_path_at_entry, "path_params": {}}
+    routes = getattr(scope.get("router"), "routes", ())
+    prefix, innermost = "", None
+    while routes:
+        for route in routes:
+            match, child_scope = route.matches(probe)
+            if getattr(match, "name", None) == "FULL":
+                break
+        else:
+            break
+        if not isinstance(getattr(route, "path_format", None), str) or not hasattr(route, "routes"):
+            break  # a route, not a mount: the mounts end here
+        prefix += route.path_format.removesuffix("/{path}")
+        innermost = route
+        probe.update(child_scope)
+        routes = route.routes
+    return prefix, innermost
 
 
 async def _send_json(send: Send, status: int, body: dict[str, Any]) -> None:
