@@ -102,20 +102,25 @@ def test_metrics_are_served_below_the_apps_root_path() -> None:
     app = FastAPI()
     profiler.monitor.init_app(app, telemetry=telemetry)
 
-    async def ask(root_path: str, path: str) -> httpx2.Response:
+    async def ask(root_path: str, path: str, method: str = "GET") -> httpx2.Response:
         transport = httpx2.ASGITransport(app=app, root_path=root_path)
         async with httpx2.AsyncClient(transport=transport, base_url="http://app") as client:
-            return await client.get(path)
+            return await client.request(method, path)
 
     try:
         below_prefix = asyncio.run(ask("/api", "/api/metrics"))
         plain = asyncio.run(ask("", "/metrics"))
         elsewhere = asyncio.run(ask("/api", "/api/metricsx"))
+        posted = asyncio.run(ask("", "/metrics", "POST"))
+        head = asyncio.run(ask("", "/metrics", "HEAD"))
     finally:
         telemetry.close()
     for answer in (below_prefix, plain):
         assert answer.status_code == 200 and "http_server_request_duration" in answer.text
     assert elsewhere.status_code == 404
+    # The path is the monitor's: another method is not allowed there (as in Flask), not "not found".
+    assert posted.status_code == 405 and posted.headers["allow"] == "GET, HEAD"
+    assert head.status_code == 200 and head.content == b""
 
 
 def test_answers_of_starlettes_error_middleware_carry_the_id_and_are_timed_with_their_status() -> None:

@@ -54,9 +54,8 @@ class MonitorMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        scrape = scope["method"] in ("GET", "HEAD") and _path_in_app(scope) == self.metrics_path
-        if self.metrics_path and scrape:
-            await self._metrics(send)
+        if self.metrics_path and _path_in_app(scope) == self.metrics_path:
+            await self._metrics(send, scope["method"])
             return
         started = time.perf_counter()
         root_path = scope.get("root_path", "")
@@ -105,11 +104,16 @@ class MonitorMiddleware:
         message = "unhandled upstream error" if upstream else "unhandled error"
         log_unhandled(self.telemetry.logger, exc, message, fields)
 
-    async def _metrics(self, send: Send) -> None:
+    async def _metrics(self, send: Send, method: str) -> None:
+        if method not in ("GET", "HEAD"):  # the path is the monitor's (init_app refuses an app's own)
+            headers = [(b"allow", b"GET, HEAD"), (b"content-type", b"text/plain"), (b"content-length", b"18")]
+            await send({"type": "http.response.start", "status": 405, "headers": headers})
+            await send({"type": "http.response.body", "body": b"Method Not Allowed"})
+            return
         body = self.telemetry.exposition()
         headers = [(b"content-type", CONTENT_TYPE.encode()), (b"content-length", str(len(body)).encode())]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+        await send({"type": "http.response.body", "body": b"" if method == "HEAD" else body})
 
 
 def _path_in_app(scope: Scope) -> str:
