@@ -19,11 +19,16 @@ Before the rounds, `quiet baseline` is the do-nothing handler alone, while no sh
 exists yet: what one logging call costs this machine with nothing else in the process, the floor
 under every other row.
 
+After them, `paced *` rows log at an app's pace instead of back to back: `baseline`, `healthy` and
+`hung` (fresh shippers) in turn, one call every `--pace-us` microseconds (default 500: 2,000 records
+a second in all), so the encoders keep up in the gaps. What a call costs when the thread did
+something else (here: slept) just before, as an app's logging calls do.
+
 The receivers run in a child process, so their work does not compete with the
 measured calls for the GIL; the shippers' sender threads do, as they would in an
 app. The queue is sized so it never fills (a full queue drops, which is cheaper).
 
-    python benchmarks/logging_cost.py [--calls 5000] [--rounds 3]
+    python benchmarks/logging_cost.py [--calls 5000] [--rounds 3] [--paced-calls 3000] [--pace-us 500]
 
 Target (issue #12): p99 ≤ 20 µs a call with shipping on, no difference between healthy and hung.
 Every record is still formatted and shipped (the books printed per round show it). Each round
@@ -134,6 +139,37 @@ def _quiet_baseline(calls: int, warmup: int) -> list[int]:
     return samples
 
 
+def _paced(healthy_url: str, hung_url: str, calls: int, warmup: int, pace_s: float) -> dict[str, list[int]]:
+    """The do-nothing handler and a healthy and a hung shipper in turn, a call every ``pace_s``."""
+    shippers = {
+        "healthy": LogglyHandler(url=f"{healthy_url}/bulk/{TOKEN}/tag/bench/"),
+        "hung": LogglyHandler(url=f"{hung_url}/bulk/{TOKEN}/tag/bench/", read_timeout_s=600),
+    }
+    loggers = {"baseline": _logger("paced.baseline", _Nothing())}
+    loggers.update((name, _logger(f"paced.{name}", handler)) for name, handler in shippers.items())
+    samples: dict[str, list[int]] = {name: [] for name in loggers}
+    order = list(loggers)
+    for i in range(warmup + calls):
+        turn = i % len(order)
+        for name in order[turn:] + order[:turn]:
+            logger = loggers[name]
+            began = time.perf_counter_ns()
+            logger.error("call failed: %s after %d ms", "rate_limit", i, extra={"attempt": 2})
+            took = time.perf_counter_ns() - began
+            if i >= warmup:
+                samples[name].append(took)
+            time.sleep(pace_s)
+    print(f"paced, a call every {pace_s * 1e6:.0f} µs:")
+    for name, handler in shippers.items():
+        behind = handler.stats()
+        handler.close()
+        print(
+            f"  {name + ':':<10} {_books(handler.stats())};"
+            f" when the logging stopped: {behind.sent} sent, {behind.queue_depth} waiting"
+        )
+    return samples
+
+
 def _row(name: str, samples_ns: list[int]) -> str:
     us = sorted(s / 1000 for s in samples_ns)
     figures = "  ".join(
@@ -154,6 +190,10 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=5000, help="measured calls per logger per round")
     parser.add_argument("--rounds", type=int, default=3, help="rounds; each gets fresh shippers")
     parser.add_argument("--warmup", type=int, default=200, help="unmeasured calls per logger first")
+    parser.add_argument(
+        "--paced-calls", type=int, default=3000, help="measured calls per logger at an app's pace (0: none)"
+    )
+    parser.add_argument("--pace-us", type=float, default=500.0, help="microseconds between two paced calls")
     args = parser.parse_args()
 
     names = ("baseline", "format", "healthy", "hung", "exception", "healthy.handle", "hung.handle")
@@ -229,11 +269,18 @@ def main() -> None:
                     f" when the logging stopped: {behind.sent} sent, {behind.queue_depth} waiting"
                 )
             gc.collect()
+        paced = (
+            _paced(healthy_url, hung_url, args.paced_calls, args.warmup, args.pace_us / 1e6)
+            if args.paced_calls
+            else {}
+        )
 
     print(f"\nOne call, µs ({args.rounds} rounds × {args.calls} calls each, interleaved):")
     print(_row("quiet baseline", quiet))
     for name, values in samples.items():
         print(_row(name, values))
+    for name, values in paced.items():
+        print(_row(f"paced {name}", values))
     print(f"Python {sys.version.split()[0]}, {sys.platform}")
 
 
