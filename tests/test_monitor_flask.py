@@ -84,9 +84,13 @@ def test_the_request_id_is_echoed_when_plain_and_made_otherwise(app: Flask) -> N
 def test_every_request_is_timed_by_route_and_status(app: Flask) -> None:
     web = app.test_client()
     statuses = [web.get(path).status_code for path in ("/chat", "/chat", "/missing", "/broken")]
-    assert statuses == [200, 200, 404, 500]
+    statuses += [web.post("/chat").status_code, web.delete("/metrics").status_code]
+    assert statuses == [200, 200, 404, 500, 405, 405]
     assert _count(app, DURATION, http_route="/chat", http_response_status_code="200") == 2
     assert _count(app, DURATION, http_route="", http_response_status_code="404") == 1
+    # A method the route does not take: the route's template, as in ASGI (Starlette's partial match).
+    assert _count(app, DURATION, http_route="/chat", http_response_status_code="405") == 1
+    assert _count(app, DURATION, http_route="/metrics", http_response_status_code="405") == 1
     assert _count(app, DURATION, http_route="/broken", http_response_status_code="500") == 1
     assert _count(app, CALLS, gen_ai_operation_name="chat") == 2
 

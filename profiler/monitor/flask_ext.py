@@ -18,7 +18,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from flask import Flask, Response, got_request_exception, jsonify, request
+from flask import Flask, Response, current_app, got_request_exception, jsonify, request
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from profiler.monitor.answers import upstream_answer
 from profiler.monitor.error_log import ERROR_LOGGER, log_unhandled
@@ -96,6 +97,8 @@ class Monitor:
         current = request._get_current_object()  # type: ignore[attr-defined]  # one proxy lookup, not four
         environ = current.environ
         rule = current.url_rule
+        if rule is None and isinstance(current.routing_exception, MethodNotAllowed):
+            rule = _rule_taking_another_method(current)
         fields = {
             "http_request_id": request_id_from(environ.get(self._request_id_key)),
             "http_method": current.method,
@@ -132,6 +135,20 @@ class Monitor:
         self._telemetry.observe_request(  # type: ignore[union-attr]  # init_app set it
             fields["http_method"], fields["http_route"], status, seconds
         )
+
+
+def _rule_taking_another_method(current: Any) -> Any:
+    """The rule a request's path matched when its method was not allowed (Flask keeps none for a 405):
+    the route is its template, as in Starlette, which routes a 405 to the route."""
+    methods = getattr(current.routing_exception, "valid_methods", None)
+    adapter = current_app.create_url_adapter(current)
+    if not methods or adapter is None:
+        return None
+    try:
+        rule, _ = adapter.match(method=next(iter(methods)), return_rule=True)
+    except HTTPException:
+        return None
+    return rule
 
 
 class _TimedWsgi:
