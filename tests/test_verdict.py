@@ -108,7 +108,7 @@ def test_contention_that_was_garbage_collection_says_so() -> None:
         }  # fmt: skip
         return verdict(run_from_documents(document, []))
 
-    assert "; your process was busy: 17% of each call is contention" in busy(800.0)
+    assert "; your side was late: 17% of each call is contention" in busy(800.0)
     assert busy(800.0).endswith("not network (garbage collection was 80% of it).")
     assert "garbage collection" not in busy(100.0)  # 10% of the contention: not what to name
 

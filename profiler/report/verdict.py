@@ -27,13 +27,18 @@ def _server_share(run: Run) -> float:
 
 
 def _contention_text(run: Run) -> str | None:
-    """ "your process was busy: 38% of TTFT is contention", when that is what held the calls up."""
+    """ "your side was late: 38% of TTFT is contention", when that is what held the calls up.
+
+    Contention is time the client's side took to get to bytes that had arrived, or between the HTTP
+    client's steps: its threads, the GIL or its event loop, and also the OS waking or scheduling the
+    thread (benchmarks/wakeup.py: 0.02–0.16 ms a wait on an idle VM, more beside busy processes).
+    So the verdict says "your side", not "your threads"."""
     figures = run.figures
     streaming = figures.streaming
     if streaming is not None and streaming.ttft is not None and streaming.ttft.mean > 0:
         part = streaming.ttft_parts.get("contention")
         if part is not None and part.mean / streaming.ttft.mean >= _NAME_CONTENTION_FROM:
-            return f"your process was busy: {part.mean / streaming.ttft.mean:.0%} of TTFT is contention"
+            return f"your side was late: {part.mean / streaming.ttft.mean:.0%} of TTFT is contention"
     contention, latency = figures.breakdown["contention"], figures.latency
     if (
         contention is not None
@@ -42,8 +47,9 @@ def _contention_text(run: Run) -> str | None:
         and contention.mean / latency.mean >= _NAME_CONTENTION_FROM
     ):
         return (
-            f"your process was busy: {contention.mean / latency.mean:.0%} of each call is contention "
-            "(its threads, the GIL or its event loop were late), not network"
+            f"your side was late: {contention.mean / latency.mean:.0%} of each call is contention "
+            "(bytes that had arrived waited for your process: its threads, the GIL, its event loop "
+            "or the OS scheduling it), not network"
         )
     return None
 

@@ -64,7 +64,7 @@ PHASES: tuple[Phase, ...] = (
     Phase(
         "contention",
         Group.LOCAL,
-        "inside the HTTP exchange, the client's own process held it up (threads, GIL, event loop)",
+        "inside the HTTP exchange, the client's side held it up (threads, GIL, event loop, the OS)",
         "#edc948",
     ),
     Phase("local_post", Group.LOCAL, "body received → SDK returns (parsing, validation)", "#e15759"),
