@@ -8,15 +8,18 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from profiler.report.verdict import verdict
-from profiler.runs import Run
+from profiler.report.verdict import _process_busy, verdict
+from profiler.runs import Run, load_run
 from profiler.runs.documents import run_from_documents
+from profiler.trace.model import RequestTrace, Segment
 from tests.conftest import run_cli
+from tests.synthetic import trace_from
 
 
 def _phase(total_ms: float) -> dict[str, float]:
@@ -119,13 +122,19 @@ _REAL_RUNS = {
     "heavy local work": ("--scenario", "instant", "--local-work-ms", "300", "--requests", "3"),
     "default server, heavy local work": ("--local-work-ms", "300", "--requests", "3"),
 }
+# Quick runs, one after the other once the runs above are done: beside them, starved of CPU, a run's
+# hotspots turn into the clock calls its busy loop makes.
+_QUICK_RUNS = {
+    "one call at a time": ("--scenario", "instant", "--requests", "30"),
+    "four at a time": ("--scenario", "instant", "--requests", "40", "--concurrency", "4"),
+}
 
 
 def _run_verdict(out: Path, *args: str) -> tuple[str, dict[str, Any]]:
     result = run_cli(*args, "--profiler", "cprofile", "--quiet", "--output-dir", str(out))
     assert result.returncode == 0, result.stdout + result.stderr
     line = " ".join(result.stdout.split("Verdict:")[1].split("\n\n")[0].split())
-    return line, json.loads((out / "summary.json").read_text())
+    return line, json.loads((out / "summary.json").read_text()) | {"path": str(out)}
 
 
 @pytest.fixture(scope="module")
@@ -162,3 +171,58 @@ def test_real_run_default_server_with_heavy_local_work_names_the_function(
 ) -> None:
     text, _ = real_runs["default server, heavy local work"].result(timeout=300)
     assert "most of it in burn_cpu" in text, text
+
+
+@pytest.fixture(scope="module")
+def quick_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[str, dict[str, Any]]]:
+    root = tmp_path_factory.mktemp("quick")
+    return {name: _run_verdict(root / str(i), *args) for i, (name, args) in enumerate(_QUICK_RUNS.items())}
+
+
+def test_real_run_of_one_call_at_a_time_had_nothing_of_its_own_to_be_busy_with(
+    quick_runs: dict[str, tuple[str, dict[str, Any]]],
+) -> None:
+    """On the instant scenario a call's contention is the OS waking its thread and httpcore's own
+    steps (a tenth of the call and more on this machine): not the process's threads."""
+    text, summary = quick_runs["one call at a time"]
+    assert _process_busy(load_run(summary["path"])) is False, summary["cpu_s"]
+    assert "your process was busy" not in text, text
+
+
+def test_real_run_of_four_at_a_time_had_its_own_calls_beside_each_other(
+    quick_runs: dict[str, tuple[str, dict[str, Any]]],
+) -> None:
+    _, summary = quick_runs["four at a time"]
+    assert _process_busy(load_run(summary["path"])) is True
+
+
+def _contended(call_id: int, offset_ms: float, cpu_ms: float | None) -> RequestTrace:
+    """A 16 ms call, 4 ms of it contention between the response's headers and its body."""
+    start, segments = offset_ms / 1000, []
+    for phase, length_ms in (("local_pre", 1.0), ("send", 0.2), ("server_wait", 9.8), ("contention", 4.0)):
+        segments.append(Segment(phase, start, start + length_ms / 1000, None))
+        start += length_ms / 1000
+    segments.append(Segment("local_post", start, start + 0.001, None))
+    traced = trace_from(call_id, segments, [])
+    return replace(traced, cpu_s=None if cpu_ms is None else cpu_ms / 1000)
+
+
+def _contended_run(offsets_ms: list[float], cpu_ms: float | None, process_cpu_s: float) -> Run:
+    calls = [_contended(i, offset, cpu_ms) for i, offset in enumerate(offsets_ms, start=1)]
+    wall = (0.0, max(call.end for call in calls))
+    return Run.build(calls, wall=wall, cpu_s=process_cpu_s, started_at=1_700_000_000.0)
+
+
+def test_contention_names_the_process_only_when_something_of_its_own_ran_beside_the_call() -> None:
+    one_at_a_time = [20.0 * i for i in range(10)]  # 4 ms apart: 196 ms of wall time
+    quiet = verdict(_contended_run(one_at_a_time, cpu_ms=6.0, process_cpu_s=0.061))
+    assert "25% of each call is contention with nothing else of your process running" in quiet
+    assert "your process was busy" not in quiet
+    # The same calls beside a thread that burned 100 ms of CPU more, or beside each other.
+    spinning = verdict(_contended_run(one_at_a_time, cpu_ms=6.0, process_cpu_s=0.2))
+    overlapping = verdict(_contended_run([10.0 * i for i in range(10)], cpu_ms=6.0, process_cpu_s=0.061))
+    for text in (spinning, overlapping):
+        assert "; your process was busy: 25% of each call is contention (other calls or threads" in text
+    # Async calls' CPU is not measured: the causes are listed, none is chosen.
+    unknown = verdict(_contended_run(one_at_a_time, cpu_ms=None, process_cpu_s=0.061))
+    assert "; your side was late: 25% of each call is contention" in unknown

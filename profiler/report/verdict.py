@@ -10,6 +10,9 @@ _NAME_HOTSPOT_FROM = 0.05
 
 # From this share of the TTFT (or of the calls' time) on, the process's own lateness is named.
 _NAME_CONTENTION_FROM = 0.10
+# Below this share of the wall time, the CPU a process spent beside its calls is not another busy thread
+# (a progress bar, the profiler's own bookkeeping).
+_BESIDE_SHARE = 0.05
 # From this share of that contention on, garbage collection is named as its cause.
 _NAME_COLLECTIONS_FROM = 0.20
 
@@ -27,31 +30,70 @@ def _server_share(run: Run) -> float:
 
 
 def _contention_text(run: Run) -> str | None:
-    """ "your side was late: 38% of TTFT is contention", when that is what held the calls up.
+    """ "your process was busy: 38% of TTFT is contention", when that is what held the calls up.
 
-    Contention is time the client's side took to get to bytes that had arrived, or between the HTTP
-    client's steps: its threads, the GIL or its event loop, and also the OS waking or scheduling the
-    thread (benchmarks/wakeup.py: 0.02–0.16 ms a wait on an idle VM, more beside busy processes).
-    So the verdict says "your side", not "your threads"."""
+    Contention is the time the client's side took to get to bytes that had arrived, or between the
+    HTTP client's steps: its threads, the GIL or its event loop, and also the OS waking or scheduling
+    the thread (benchmarks/wakeup.py: 0.02–0.16 ms a wait on an idle VM). A run with one call at a
+    time and no CPU spent beside the calls had nothing of its own to be busy with: the verdict then
+    names the OS and the HTTP client's own steps instead of the process's threads."""
     figures = run.figures
+    share: float | None = None
+    of = "each call"
     streaming = figures.streaming
     if streaming is not None and streaming.ttft is not None and streaming.ttft.mean > 0:
         part = streaming.ttft_parts.get("contention")
         if part is not None and part.mean / streaming.ttft.mean >= _NAME_CONTENTION_FROM:
-            return f"your side was late: {part.mean / streaming.ttft.mean:.0%} of TTFT is contention"
+            share, of = part.mean / streaming.ttft.mean, "TTFT"
     contention, latency = figures.breakdown["contention"], figures.latency
     if (
-        contention is not None
+        share is None
+        and contention is not None
         and latency is not None
         and latency.mean > 0
         and contention.mean / latency.mean >= _NAME_CONTENTION_FROM
     ):
+        share = contention.mean / latency.mean
+    if share is None:
+        return None
+    busy = _process_busy(run)
+    if busy is False:
         return (
-            f"your side was late: {contention.mean / latency.mean:.0%} of each call is contention "
-            "(bytes that had arrived waited for your process: its threads, the GIL, its event loop "
-            "or the OS scheduling it), not network"
+            f"{share:.0%} of {of} is contention with nothing else of your process running (one call at "
+            "a time, no CPU spent beside it): the OS waking the thread that waited, and the HTTP "
+            "client's own steps, not network"
         )
-    return None
+    if busy:
+        return (
+            f"your process was busy: {share:.0%} of {of} is contention (other calls or threads, the GIL "
+            "or its event loop held it up; the OS's scheduling is part of it), not network"
+        )
+    return (
+        f"your side was late: {share:.0%} of {of} is contention (bytes that had arrived waited for "
+        "your process: its threads, the GIL, its event loop or the OS scheduling it), not network"
+    )
+
+
+def _process_busy(run: Run) -> bool | None:
+    """Whether anything of the process's own ran beside a call: calls in flight together, or CPU
+    spent beyond the calling thread's in and between calls. None when a call's CPU is unknown
+    (async calls share one thread: their CPU time is not measured)."""
+    figures, cpu = run.figures, run.figures.cpu_per_call
+    if cpu is None or cpu.count < figures.started or figures.wall_s <= 0:
+        return None
+    if _calls_overlapped(run):
+        return True
+    beside_s = figures.cpu_s - cpu.mean * cpu.count / 1000 - figures.split.local_between_calls
+    return beside_s > _BESIDE_SHARE * figures.wall_s
+
+
+def _calls_overlapped(run: Run) -> bool:
+    latest_end = float("-inf")
+    for call in sorted(run.calls, key=lambda c: c.start):
+        if call.start < latest_end:
+            return True
+        latest_end = max(latest_end, call.end)
+    return False
 
 
 def _collections_text(run: Run) -> str | None:
