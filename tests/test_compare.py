@@ -154,6 +154,28 @@ def test_run_without_requests_is_noted_and_not_compared() -> None:
     assert any("A made no requests" in note for note in comparison.notes)
 
 
+def test_a_step_only_one_runs_calls_took_is_compared_per_call_and_named() -> None:
+    """A's calls were retried (7 of 10 slept 300 ms), B's never were: summary.json has no backoff
+    figures for B (no call took the step), which is a mean of 0 per call, not a phase to drop."""
+    retried = _summary(p50=700.0)
+    retried["breakdown_ms"]["backoff"] = {
+        "count": 7,
+        "mean": 300.0,
+        "p50": 300.0,
+        "p99": 310.0,
+        "total": 2100.0,
+    }
+    never = _summary()
+    never["breakdown_ms"]["backoff"] = None
+    comparison = compare_summaries(retried, never)
+    backoff = comparison.phases["backoff"]
+    assert (backoff["mean"].a, backoff["mean"].b) == (210.0, 0.0)  # 2,100 ms over A's 10 calls
+    assert "p50" not in backoff and "p99" not in backoff  # over the calls that took it: B has none
+    assert "backoff: only A's calls took it (7 of 10, 300.0 ms each)" in " ".join(comparison.notes)
+    assert compare_verdict(comparison).startswith("B is faster")
+    assert "backoff" in compare_verdict(comparison)
+
+
 def test_phases_one_run_does_not_have_are_not_compared() -> None:
     older = _summary()
     del older["breakdown_ms"]["local_post"]

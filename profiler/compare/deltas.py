@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from profiler.compare.functions import FunctionComparison
-from profiler.runs import Run, RunFigures
-from profiler.trace.phases import BREAKDOWN_KEYS
+from profiler.runs import PhaseStats, Run, RunFigures
+from profiler.trace.phases import BREAKDOWN_KEYS, OCCASIONAL_PHASES
 
 SCHEMA = "profiler.compare/1"
 LATENCY_STATS = ("p50", "p90", "p99")
@@ -131,11 +131,51 @@ def _stat_deltas(a: object | None, b: object | None, stats: tuple[str, ...]) -> 
 
 
 def _phase_deltas(a: RunFigures, b: RunFigures) -> dict[str, dict[str, Delta]]:
-    return {
-        key: deltas
-        for key in BREAKDOWN_KEYS
-        if (deltas := _stat_deltas(a.breakdown.get(key), b.breakdown.get(key), PHASE_STATS))
-    }
+    """Each phase's mean per call, and its p50 and p99 where both runs have the phase.
+
+    The mean is the phase's total over all of a run's calls, so the means add up to the latency's:
+    for a step only some calls take (a retry's back-off, a new connection's connect) that is not
+    ``summary.json``'s mean, which is over the calls that took it; a run where no call took the
+    step has a mean of 0, and the step still shows when the other run took it."""
+    deltas: dict[str, dict[str, Delta]] = {}
+    for key in BREAKDOWN_KEYS:
+        phase_a, phase_b = a.breakdown.get(key), b.breakdown.get(key)
+        if phase_a is None and phase_b is None:
+            continue
+        row: dict[str, Delta] = {}
+        mean_a, mean_b = _per_call(key, phase_a, a.started), _per_call(key, phase_b, b.started)
+        if mean_a is not None and mean_b is not None:
+            row["mean"] = Delta(mean_a, mean_b)
+        quantiles = tuple(stat for stat in PHASE_STATS if stat != "mean")
+        row.update(_stat_deltas(phase_a, phase_b, quantiles))
+        if row:
+            deltas[key] = row
+    return deltas
+
+
+def _one_sided_phases(a: RunFigures, b: RunFigures) -> list[str]:
+    """A note per step only one run's calls took: its p50 and p99 have nothing to be compared with."""
+    if not (a.started and b.started):
+        return []
+    notes = []
+    for key in sorted(OCCASIONAL_PHASES, key=BREAKDOWN_KEYS.index):
+        for name, figures, other in (("A", a, b), ("B", b, a)):
+            phase = figures.breakdown.get(key)
+            if phase is None or other.breakdown.get(key) is not None:
+                continue
+            notes.append(
+                f"{key}: only {name}'s calls took it ({phase.count} of {figures.started}, "
+                f"{phase.mean:,.1f} ms each); compared as a mean per call, 0 in the other run"
+            )
+    return notes
+
+
+def _per_call(key: str, phase: PhaseStats | None, started: int) -> float | None:
+    """A phase's total over every call of the run: 0 for a step no call took; None without calls, or
+    for a phase the run does not know (a server that sent no ``openai-processing-ms``)."""
+    if not started or (phase is None and key not in OCCASIONAL_PHASES):
+        return None
+    return 0.0 if phase is None else round(phase.total / started, 6)
 
 
 def _split_shares(figures: RunFigures) -> dict[str, float] | None:
@@ -209,6 +249,7 @@ def compare_figures(a: Run, b: Run, *, a_path: str = "A", b_path: str = "B") -> 
     for name, figures in (("A", fa), ("B", fb)):
         if figures.started == 0:
             notes.append(f"{name} made no requests: its latency cannot be compared")
+    notes += _one_sided_phases(fa, fb)
     differences = config_differences(a, b)
     if differences:
         notes.append("the runs differ in " + "; ".join(differences))
