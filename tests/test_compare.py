@@ -176,6 +176,22 @@ def test_a_step_only_one_runs_calls_took_is_compared_per_call_and_named() -> Non
     assert "backoff" in compare_verdict(comparison)
 
 
+def test_an_interrupted_run_is_noted_and_fails_the_gate() -> None:
+    stopped = _summary(started=3) | {"interrupted": True}
+    comparison = compare_summaries(_summary(), stopped)
+    assert "B was interrupted: its figures are of the 3 calls it made before it stopped" in comparison.notes
+    checks = fail_over_checks(comparison, 10.0)
+    assert [c.name for c in checks if not c.passed] == ["complete runs"]
+    assert comparison.to_dict()["b"]["interrupted"] is True
+
+
+def test_a_run_without_calls_has_no_error_rate_to_compare_and_fails_the_gate_closed() -> None:
+    comparison = compare_summaries(_summary(started=0), _summary())
+    assert comparison.error_rate is None and comparison.to_dict()["error_rate"] is None
+    failed = {c.name: c.detail for c in fail_over_checks(comparison, 10.0) if not c.passed}
+    assert failed["error rate"] == "cannot be compared (a run made no calls)"
+
+
 def test_phases_one_run_does_not_have_are_not_compared() -> None:
     older = _summary()
     del older["breakdown_ms"]["local_post"]
@@ -241,7 +257,8 @@ def test_fail_over_on_errors_is_in_percentage_points() -> None:
 
 
 def test_fail_over_fails_closed_without_latency() -> None:
-    assert _failed(compare_summaries(_summary(started=0), _summary()), 50) == ["latency p50", "latency p99"]
+    failed = _failed(compare_summaries(_summary(started=0), _summary()), 50)
+    assert failed == ["latency p50", "latency p99", "error rate"]  # no calls: no rate either
 
 
 def test_fail_over_rejects_negative_limits() -> None:

@@ -86,26 +86,27 @@ class Comparison:
     latency: dict[str, Delta]
     phases: dict[str, dict[str, Delta]]
     split_share: dict[str, Delta]
-    error_rate: Delta
+    error_rate: Delta | None  # None when a run made no calls: its error rate is unknown, not 0
     errors: dict[str, KindDelta]
     streaming: dict[str, dict[str, Delta]]
     gc: dict[str, Delta] = field(default_factory=dict)  # per call, ms; both runs watched collections
     functions: FunctionComparison | None = None
     functions_note: str | None = None
     notes: list[str] = field(default_factory=list)
+    interrupted_a: bool = False  # stopped early (Ctrl-C, an error): its figures are of what it made
+    interrupted_b: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "schema": SCHEMA,
-            "a": {"path": self.a_path, "requests": self.requests_a},
-            "b": {"path": self.b_path, "requests": self.requests_b},
+            "a": {"path": self.a_path, "requests": self.requests_a, "interrupted": self.interrupted_a},
+            "b": {"path": self.b_path, "requests": self.requests_b, "interrupted": self.interrupted_b},
             "latency_ms": _deltas_dict(self.latency),
             "breakdown_ms": {phase: _deltas_dict(stats) for phase, stats in self.phases.items()},
             "split_share": _deltas_dict(self.split_share),
-            "error_rate": {
-                **self.error_rate.to_dict(),
-                "change_points": round(self.error_rate.change * 100, 6),
-            },
+            "error_rate": None
+            if self.error_rate is None
+            else {**self.error_rate.to_dict(), "change_points": round(self.error_rate.change * 100, 6)},
             "errors": {kind: delta.to_dict() for kind, delta in self.errors.items()},
             "streaming": {metric: _deltas_dict(stats) for metric, stats in self.streaming.items()},
             "gc_ms_per_call": _deltas_dict(self.gc),
@@ -248,7 +249,13 @@ def compare_figures(a: Run, b: Run, *, a_path: str = "A", b_path: str = "B") -> 
     fa, fb = a.figures, b.figures
     for name, figures in (("A", fa), ("B", fb)):
         if figures.started == 0:
-            notes.append(f"{name} made no requests: its latency cannot be compared")
+            notes.append(f"{name} made no requests: its latency and error rate cannot be compared")
+    for name, run in (("A", a), ("B", b)):
+        if run.interrupted:
+            notes.append(
+                f"{name} was interrupted: its figures are of the {run.figures.started} calls it made "
+                "before it stopped"
+            )
     notes += _one_sided_phases(fa, fb)
     differences = config_differences(a, b)
     if differences:
@@ -267,9 +274,13 @@ def compare_figures(a: Run, b: Run, *, a_path: str = "A", b_path: str = "B") -> 
         latency=_stat_deltas(fa.latency, fb.latency, LATENCY_STATS),
         phases=_phase_deltas(fa, fb),
         split_share=split,
-        error_rate=Delta(fa.error_rate or 0.0, fb.error_rate or 0.0),
+        error_rate=None
+        if fa.error_rate is None or fb.error_rate is None
+        else Delta(fa.error_rate, fb.error_rate),
         errors=_error_deltas(fa, fb),
         streaming=_streaming(fa, fb, notes),
         gc=_gc_deltas(fa, fb, notes),
         notes=notes,
+        interrupted_a=a.interrupted,
+        interrupted_b=b.interrupted,
     )

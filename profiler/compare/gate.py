@@ -42,6 +42,8 @@ def _latency_check(comparison: Comparison, stat: str, pct: float) -> Check:
 
 def _error_check(comparison: Comparison, points_limit: float) -> Check:
     delta = comparison.error_rate
+    if delta is None:
+        return Check("error rate", False, "cannot be compared (a run made no calls)")
     points = round(delta.change * 100.0, _DIGITS)
     detail = f"{points:+.1f} points ({delta.a:.1%} → {delta.b:.1%}), limit +{points_limit:g} points"
     return Check("error rate", points <= points_limit, detail)
@@ -54,4 +56,10 @@ def fail_over_checks(comparison: Comparison, pct: float, error_points: float | N
         raise ValueError("fail-over limits must not be negative")
     checks = [_latency_check(comparison, stat, pct) for stat in GATED_LATENCY]
     checks.append(_error_check(comparison, pct if error_points is None else error_points))
+    stopped = [
+        name for name, was in (("A", comparison.interrupted_a), ("B", comparison.interrupted_b)) if was
+    ]
+    if stopped:
+        # Fail closed: an interrupted run's figures are of the calls it made before it stopped.
+        checks.append(Check("complete runs", False, f"{' and '.join(stopped)} was interrupted"))
     return checks

@@ -96,7 +96,9 @@ def streaming_table(comparison: Comparison) -> Table | None:
     return _pair_table("Streaming (ms)", rows)
 
 
-def _rate_cells(delta: Delta) -> list[str]:
+def _rate_cells(delta: Delta | None) -> list[str]:
+    if delta is None:
+        return ["–"] * 3  # a run without calls: no rate
     points = delta.change * 100
     style = _colour(points, True)
     change = f"{points:+.1f} pts"

@@ -55,6 +55,6 @@ def _latency_text(comparison: Comparison) -> str:
 def compare_verdict(comparison: Comparison) -> str:
     text = _latency_text(comparison)
     errors = comparison.error_rate
-    if errors.change:
+    if errors is not None and errors.change:
         text += f"; error rate {errors.a:.1%} → {errors.b:.1%} ({errors.change * 100:+.1f} points)"
     return text + "."
