@@ -122,7 +122,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--rate", type=_positive_float, default=None, metavar="R",
         help="open loop: start R calls per second whatever the server does (at most C in flight); latency "
         "then counts from each call's scheduled start, its wait in the client reported apart "
-        "(default: closed loop, the next call when one ends)",
+        "(default: closed loop, the next call when one ends). With --locust: each of the C users paced "
+        "at R/C calls per second, a call's latency from its start (no scheduled start)",
     )  # fmt: skip
     workload.add_argument(
         "--arrival", choices=("poisson", "constant"), default="poisson",
@@ -280,6 +281,12 @@ def _ignored_option(parser: argparse.ArgumentParser, args: argparse.Namespace) -
         return "--arrival needs --rate (arrivals of an open loop)"
     if args.view and args.locust:
         return "--view serves a cProfile profile, and a load test writes none"
+    if args.locust and args.tls:
+        return "--tls: not with --locust (the workers call the simulator over plain HTTP)"
+    if args.locust and given("arrival"):
+        return "--arrival: not with --locust (Locust paces each user at a constant rate)"
+    if args.locust and args.profiler is not None:
+        return "--profiler: not with --locust (a load test's workers are not profiled)"
     if args.view and args.profiler in ("pyinstrument", "none"):
         return f"--view serves the cProfile profile: not with --profiler {args.profiler}"
     return None
@@ -351,7 +358,11 @@ def _dispatch(args: argparse.Namespace, console: object) -> int:
         if args.wire_arrivals:
             return _usage_error("--wire-arrivals: not with --locust (the workers take the socket's stamps)")
 
-        return run_locust(args, target, scenario, console)  # type: ignore[arg-type]
+        try:
+            return run_locust(args, target, scenario, console)  # type: ignore[arg-type]
+        except KeyboardInterrupt:  # before the master started: there is nothing to write yet
+            print("python -m profiler.run: interrupted before the load test started; no run written")
+            return 130
     from profiler.modes.sample import run_sample
 
     args.profiler = args.profiler or "both"

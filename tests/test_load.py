@@ -222,3 +222,49 @@ def test_a_master_whose_workers_all_went_missing_writes_what_they_did_and_quits(
     assert 0 < len(records) < 5000
     # The calls in flight at the stop are there too, as cut short: counted neither way.
     assert summary["requests"]["started"] == sum(not r["interrupted"] for r in records)
+
+
+def test_ctrl_c_to_the_master_and_its_workers_at_once_keeps_what_they_did(tmp_path: Path) -> None:
+    """A terminal's Ctrl-C reaches a hand-started master and its workers at once: each worker sends its
+    calls before it says it quits, the master waits for them, and the run is written once."""
+    from profiler.load.launch import master_command, worker_command
+    from profiler.simulator import SimulatorProcess, load_scenario
+
+    out, port = tmp_path / "run", free_port()
+    out.mkdir()
+    env = clean_env(PYTHONPATH=str(REPO))
+    extra = ["--profiler-requests=5000", f"--profiler-output-dir={out}", "--profiler-scenario=default"]
+    truth = out / "ground_truth.jsonl"
+    with SimulatorProcess(load_scenario("default"), ground_truth_path=truth) as sim:
+        master = subprocess.Popen(
+            master_command(port, 4, 2, sim.base_url, extra), env=env, cwd=REPO,
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        )  # fmt: skip
+        workers = [
+            subprocess.Popen(
+                worker_command(port, out),
+                env=env,
+                cwd=REPO,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            for _ in range(2)
+        ]
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and (not truth.exists() or truth.read_text().count("\n") < 8):
+                time.sleep(0.1)
+            for child in (master, *workers):
+                child.send_signal(signal.SIGINT)
+            report, _ = master.communicate(timeout=60)
+        finally:
+            for child in (master, *workers):
+                child.kill()
+                child.wait()
+        served = len(_lines(truth))
+    summary = json.loads((out / "summary.json").read_text())
+    records = _lines(out / "requests.jsonl")
+    assert summary["interrupted"] is True
+    # Every call the simulator answered, but those the 4 users still had in flight when Locust killed them.
+    assert served - 4 <= len(records) <= served, (len(records), served)
+    assert report.count("Artifacts in") == 1, "written once"

@@ -158,12 +158,16 @@ def run_locust(args: argparse.Namespace, target: Target, scenario: Scenario | No
         env = _environment(target.api_key)
         extra = [*profiler_options(args, output_dir, scenario), "--csv", str(output_dir / "locust")]
         master_log = stack.enter_context((logs / "master.log").open("wb"))
+        # Each child in a session of its own: a terminal's Ctrl-C (SIGINT to the whole foreground
+        # group) reaches only this launcher, which stops the master, which stops the workers and
+        # gathers what they did; signalled all at once, each would quit on its own.
         master = subprocess.Popen(
             master_command(port, args.concurrency, args.workers, base_url, extra),
-            stdout=None if not args.quiet else subprocess.DEVNULL,
+            stdout=None,  # the run's report (Locust prints only its summary): --quiet drops no figures
             stderr=master_log,
             env=env,
             preexec_fn=_die_with_parent,
+            start_new_session=True,
         )
         interrupted = False
         _interrupt_on_sigterm()
@@ -177,6 +181,7 @@ def run_locust(args: argparse.Namespace, target: Target, scenario: Scenario | No
                         stderr=subprocess.STDOUT,
                         env=env,
                         preexec_fn=_die_with_parent,
+                        start_new_session=True,
                     )
                 )
             _wait_for(master, workers, console, logs)
@@ -189,6 +194,9 @@ def run_locust(args: argparse.Namespace, target: Target, scenario: Scenario | No
             for worker in workers:
                 _stop(worker, WORKERS_STOP_S)
         logs_tail = (logs / "master.log").read_text(errors="replace")
+        if not (output_dir / "summary.json").exists() and interrupted:
+            console.print("[yellow]Interrupted before the test had started: no run was written[/yellow]")
+            return EXIT_INTERRUPTED
         if not (output_dir / "summary.json").exists():
             console.print(f"[red]The Locust master wrote no run[/red] (exit {master.returncode}):")
             console.print(logs_tail[-3000:], markup=False)

@@ -40,12 +40,21 @@ class MasterSide:
         self.merged = MergedCalls(time.time(), self.options.keep)
         self._started = time.perf_counter()
         self.run: Run | None = None
+        self._writing = False  # a write has begun: one run, however many ends a test meets
+        self._stopped: float | None = None  # when the test was stopped: the end of its wall time
 
     def test_start(self) -> None:
-        self.options = LoadOptions.of(self.environment.parsed_options)
+        parsed = self.environment.parsed_options
+        runner = self.environment.runner
+        if parsed is not None and getattr(runner, "target_user_count", None):
+            # Started from the web UI: the users are the ones asked for there, not -u's.
+            parsed.profiler_users = runner.target_user_count
+        self.options = LoadOptions.of(parsed)
         self.remaining = self.options.requests or None
         self.granted = Counter()
         self.run = None
+        self._writing = False
+        self._stopped = None
         self.merged = MergedCalls(time.time(), self.options.keep)
         self._started = time.perf_counter()
 
@@ -79,28 +88,50 @@ class MasterSide:
     def test_stop(self) -> None:
         """Locust stopped the test: if it is not complete, write what the workers report, then end."""
         if self.run is None and not self.complete:
+            self._stopped = self._stopped or time.perf_counter()
             gevent.spawn(self._write_when_reported)
 
     def _write_when_reported(self) -> None:
-        deadline = time.monotonic() + DONE_WAIT_S
-        while time.monotonic() < deadline and not set(self.granted) <= set(self.merged.totals):
-            gevent.sleep(0.1)
-        if self.run is not None:  # it completed meanwhile, or Locust quit
+        self._wait_for_reports()
+        if self.run is not None or self._writing:  # it completed meanwhile, or Locust quit
             return
         self.write(interrupted=True)
         parsed = self.environment.parsed_options
         if parsed is not None and getattr(parsed, "headless", False):
             gevent.spawn(self.environment.runner.quit)
 
-    def quitting(self) -> None:
-        if self.run is None:
-            self.write(interrupted=True)
+    def _wait_for_reports(self) -> None:
+        """Until every worker that took iterations has reported done, or ``DONE_WAIT_S``."""
+        deadline = time.monotonic() + DONE_WAIT_S
+        while time.monotonic() < deadline and not set(self.granted) <= set(self.merged.totals):
+            gevent.sleep(0.1)
 
-    def write(self, *, interrupted: bool) -> Run:
+    def quitting(self) -> None:
+        """Locust quits (Ctrl-C, SIGTERM, ``--run-time``): called before Locust's own quitting, which
+        stops the runner, so the workers can still report. Stop the test, so every worker sends what
+        it did, wait for their reports, and write the run; or wait for a write already under way."""
+        if self.run is None and not self._writing:
+            self._stopped = self._stopped or time.perf_counter()
+            runner = self.environment.runner
+            if self.granted and not self.complete and runner.state not in ("stopped", "stopping"):
+                runner.stop()  # the workers' test_stop sends their calls and totals
+            self._wait_for_reports()
+            if self.run is None and not self._writing:
+                self.write(interrupted=not self.complete)
+        while self.run is None and self._writing:  # another greenlet's write: the process waits for it
+            gevent.sleep(0.05)
+
+    def write(self, *, interrupted: bool) -> Run | None:
+        """Write the run, once: None when a write has already begun."""
+        if self._writing:
+            return self.run
+        self._writing = True
         from profiler.output import OutputContext, write_run
         from profiler.report.console import make_console
 
-        wall_s = time.perf_counter() - self._started
+        # From the test's start to its stop, not to this write: waiting for the workers' reports
+        # is no part of the test.
+        wall_s = (self._stopped or time.perf_counter()) - self._started
         options = self.options
         directory = options.directory or default_output_dir()
         directory.mkdir(parents=True, exist_ok=True)

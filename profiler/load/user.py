@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import functools
 import os
+import random
+import time
 from collections.abc import Callable
 from typing import Any
 
 import gevent
 import openai
-from locust import User, constant_throughput, events
+from locust import User, events
 from locust import runners as locust_runners
 from locust.runners import MasterRunner, WorkerRunner
 
@@ -75,6 +77,10 @@ def _init(environment: Any, **_: Any) -> None:
     if not isinstance(runner, MasterRunner):
         worker = _sides["worker"] = WorkerSide(environment)
         runner.register_message(GRANT, worker.on_grant)
+    # Locust fires ``quitting`` listeners last-added first, and its runner added its own (which
+    # stops the runner, and on a worker tells the master it quits) when it was made: after it, ours
+    # run first.
+    environment.events.quitting.add_listener(_quitting)
 
 
 @events.test_start.add_listener
@@ -91,8 +97,10 @@ def _test_stop(environment: Any, **_: Any) -> None:
         _sides["master"].test_stop()
 
 
-@events.quitting.add_listener
 def _quitting(environment: Any, **_: Any) -> None:
+    """Before Locust's own: the worker sends what it did before its "quit", the master waits for it."""
+    if "worker" in _sides:
+        _sides["worker"].test_stop()
     if "master" in _sides:
         _sides["master"].quitting()
 
@@ -137,16 +145,16 @@ class OpenAIUser(User):
 
     def __init__(self, environment: Any) -> None:
         super().__init__(environment)
-        self._pace: Callable[[Any], float] | None = None
+        self._due: float | None = None  # with --profiler-rate: when this user's next task is due
 
     def wait_time(self) -> float:
-        """Closed loop (no wait) unless ``--profiler-rate``: then a constant throughput per user."""
+        """Closed loop (no wait) unless ``--profiler-rate``: then each user's tasks are due one period
+        apart, from a random phase, and a late one is caught up (the rate is kept on average)."""
         rate = worker_side().options.per_user_rate
-        if not rate:
+        if not rate or self._due is None:
             return 0.0
-        if self._pace is None:
-            self._pace = constant_throughput(rate)
-        return self._pace(self)
+        self._due += 1.0 / rate
+        return max(0.0, self._due - time.monotonic())
 
     def on_start(self) -> None:
         options = worker_side().options
@@ -156,6 +164,11 @@ class OpenAIUser(User):
             timeout=options.timeout or 60.0,
             max_retries=options.max_retries,
         )
+        if options.per_user_rate:
+            # Users all spawn at once; each starts at a random point of its period, so that their
+            # calls spread over it instead of coming in one burst a period.
+            gevent.sleep(random.uniform(0.0, 1.0 / options.per_user_rate))
+            self._due = time.monotonic()
 
     def on_stop(self) -> None:
         self.client.close()
