@@ -16,7 +16,7 @@ from rich.table import Table
 
 from profiler.report.snakeviz import view_command
 from profiler.report.verdict import verdict
-from profiler.runs import Distribution, Run
+from profiler.runs import Distribution, Run, Streaming
 from profiler.runs.gc import GcFigures
 from profiler.runs.model import MEASURED_TRACE_ONLY
 from profiler.trace.phases import PHASES, TOTALS, help_of
@@ -75,7 +75,7 @@ def requests_table(run: Run) -> Table:
     if streaming is not None:
         for label, stats in (("TTFT", streaming.ttft), ("ITL", streaming.itl), ("TPOT", streaming.tpot)):
             if stats is not None:
-                table.add_row(label, _percentiles(stats))
+                table.add_row(label, _percentiles(stats) + (_itl_lost(streaming) if label == "ITL" else ""))
     if streaming is not None and streaming.ttft_parts and streaming.ttft is not None:
         parts = " · ".join(
             f"{name} {_ms(stats.mean)}" for name, stats in streaming.ttft_parts.items() if stats.mean >= 0.05
@@ -113,6 +113,18 @@ def requests_table(run: Run) -> Table:
     if figures.throughput_rps is not None:
         table.add_row("throughput", f"{figures.throughput_rps:.2f} calls/s over {figures.wall_s:.2f} s")
     return table
+
+
+def _itl_lost(streaming: Streaming) -> str:
+    """What the ITL row leaves out: gaps whose chunks the kernel merged before they were read."""
+    if not streaming.itl_unknown or streaming.itl is None:
+        return ""
+    gaps = streaming.itl.count + streaming.itl_unknown
+    return (
+        f"  (over {streaming.itl.count} of {gaps} gaps: {streaming.itl_unknown} arrived merged with the "
+        "next chunk, their arrival lost; those are short ones, so this leans long: see ITL as "
+        "handed over, or --wire-arrivals)"
+    )
 
 
 def _gc_row(gc: GcFigures) -> str:
