@@ -55,6 +55,14 @@ class Session:
             raise RuntimeError("the session's block has not ended yet")
         return self.run
 
+    def __repr__(self) -> str:
+        """Short: a notebook shows it as the ``%%llmprofile`` cell's value."""
+        if self.run is None:
+            return "<profiler.Session: running>"
+        figures, where = self.run.figures, self.output_dir or self.run.path
+        saved = f", saved in {where}" if where is not None else ""
+        return f"<profiler.Session: {figures.started} calls, {figures.failed} failed{saved}>"
+
     @property
     def figures(self) -> Any:
         return self._finished().figures

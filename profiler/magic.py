@@ -11,7 +11,7 @@ import argparse
 import html
 import shlex
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from profiler.api import Session, session
 from profiler.paths import default_output_dir
@@ -21,11 +21,24 @@ from profiler.runs import Run
 from profiler.trace.phases import PHASES, TOTALS
 
 
+class _OptionParser(argparse.ArgumentParser):
+    """Bad options are IPython's usage error (one line in the notebook), not a SystemExit."""
+
+    def error(self, message: str) -> NoReturn:
+        from IPython.core.error import UsageError
+
+        raise UsageError(f"%%llmprofile: {message} (options: --output-dir DIR, --profiler CHOICE)")
+
+
 def _arguments(line: str) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="%%llmprofile", add_help=False)
+    parser = _OptionParser(prog="%%llmprofile", add_help=False)
     parser.add_argument("--output-dir", "-o", type=Path)
     parser.add_argument("--profiler", choices=PROFILER_CHOICES, default="none")
-    return parser.parse_args(shlex.split(line))
+    try:
+        words = shlex.split(line)
+    except ValueError as exc:  # an unclosed quote
+        parser.error(str(exc))
+    return parser.parse_args(words)
 
 
 def _ms(value: float | None) -> str:
@@ -80,6 +93,13 @@ def llmprofile(line: str, cell: str, shell: Any) -> Session:
     assert result.run is not None
     display(HTML(breakdown_html(result.run)))
     if not outcome.success:
+        error = outcome.error_before_exec or outcome.error_in_exec
+        if error is not None:
+            # The cell's traceback is already above: IPython shows this one as a line, not again.
+            name = type(error).__name__
+            error._render_traceback_ = lambda: [  # type: ignore[union-attr]
+                f"%%llmprofile: the cell raised {name} (its traceback is above); its calls are profiled above"
+            ]
         outcome.raise_error()
     return result
 

@@ -43,6 +43,8 @@ def test_llmprofile_shows_the_breakdown_of_the_cells_calls(
         "for _ in range(3):\n    client.chat.completions.create(model='gpt-3.5-turbo', messages=messages)\n",
     )
     assert run.summary["requests"]["succeeded"] == 3
+    # The cell's value (its Out) is one line, not the session's fields and calls.
+    assert repr(run) == f"<profiler.Session: 3 calls, 0 failed, saved in {tmp_path / 'cell'}>"
     assert len(displayed) == 1
     page = displayed[0]
     assert "3 calls, 3 succeeded, 0 failed" in page
@@ -68,10 +70,23 @@ def test_llmprofile_on_a_cell_without_calls(shell: Any, displayed: list[str], tm
 def test_llmprofile_reraises_the_cells_error_after_showing_what_ran(
     shell: Any, displayed: list[str], tmp_path: Path
 ) -> None:
-    with pytest.raises(ZeroDivisionError):
+    with pytest.raises(ZeroDivisionError) as caught:
         shell.run_cell_magic(
             "llmprofile",
             f"-o {tmp_path / 'cell'}",
             "client.chat.completions.create(model='gpt-3.5-turbo', messages=messages)\n1 / 0",
         )
     assert "1 call, 1 succeeded" in displayed[0]
+    # The cell printed its traceback already: IPython renders the re-raised error as one line.
+    assert caught.value._render_traceback_() == [  # type: ignore[attr-defined]
+        "%%llmprofile: the cell raised ZeroDivisionError (its traceback is above); "
+        "its calls are profiled above"
+    ]
+
+
+@pytest.mark.parametrize("line", ["--bogus", "--profiler perf", "-o 'unclosed"])
+def test_llmprofile_bad_options_are_a_usage_error(shell: Any, line: str) -> None:
+    from IPython.core.error import UsageError
+
+    with pytest.raises(UsageError, match=r"^%%llmprofile: "):
+        shell.run_cell_magic("llmprofile", line, "x = 1")

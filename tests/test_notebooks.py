@@ -76,3 +76,13 @@ def test_notebook_executes(
         o for cell in notebook.cells for o in cell.get("outputs", []) if "image/png" in o.get("data", {})
     ]
     assert images, "the notebook's plots were not drawn"
+
+
+def test_a_notebook_runs_again_in_the_same_directory(
+    executed: dict[str, Future[tuple[subprocess.CompletedProcess[str], Path]]],
+) -> None:
+    """A notebook run a second time replaces its run (it writes to a fixed directory)."""
+    first, saved = executed["01-quickstart"].result(timeout=900)
+    assert first.returncode == 0, first.stderr[-4000:]
+    again, _ = _execute(REPO / "notebooks" / "01-quickstart.ipynb", saved.parent)
+    assert again.returncode == 0, again.stderr[-4000:]
