@@ -12,21 +12,16 @@ from typing import Any
 
 import pytest
 
-from profiler.compare import compare_runs
+from profiler.compare import compare_runs, compare_summaries
+from profiler.compare import main as compare_main
 from profiler.compare.__main__ import main
-from profiler.compare.deltas import Comparison, Delta, compare_figures
+from profiler.compare.deltas import Comparison, Delta
 from profiler.compare.functions import compare_profiles, function_deltas
 from profiler.compare.gate import fail_over_checks
 from profiler.compare.verdict import compare_verdict
-from profiler.runs.documents import run_from_documents
 from tests.conftest import REPO, run_cli
 
 PHASE_NAMES = ("local_pre", "server_wait", "server_processing", "download", "local_post", "network", "local")
-
-
-def compare_summaries(a: dict[str, Any], b: dict[str, Any]) -> Comparison:
-    """Compare the runs two synthetic summary documents describe (loaded as a run is)."""
-    return compare_figures(run_from_documents(a, []), run_from_documents(b, []))
 
 
 def _stats(p50: float, p99: float | None = None) -> dict[str, float]:
@@ -483,3 +478,10 @@ def test_identical_scenarios_pass_the_gate(runs: dict[str, Path]) -> None:
     document = json.loads(result.stdout)
     assert document["fail_over"]["passed"] is True
     assert abs(document["breakdown_ms"]["server_wait"]["p50"]["change"]) < TOLERANCE_MS
+
+
+def test_the_command_line_runs_from_python_and_returns_its_status(tmp_path: Path) -> None:
+    good = _run_dir(tmp_path / "good", _summary())
+    slower = _run_dir(tmp_path / "slower", _summary(p50=800.0))
+    assert compare_main([str(good), str(good)]) == 0
+    assert compare_main([str(good), str(slower), "--fail-over", "10"]) == 1

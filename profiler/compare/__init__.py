@@ -8,6 +8,7 @@ command line lives in :mod:`profiler.compare.__main__`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from profiler.compare.deltas import Comparison, Delta, compare_figures
@@ -15,6 +16,7 @@ from profiler.compare.functions import FunctionComparison, FunctionDelta, compar
 from profiler.compare.gate import Check, fail_over_checks
 from profiler.compare.verdict import compare_verdict
 from profiler.runs import Run
+from profiler.runs.documents import run_from_documents
 
 __all__ = [
     "Check",
@@ -23,9 +25,11 @@ __all__ = [
     "FunctionComparison",
     "FunctionDelta",
     "compare_runs",
+    "compare_summaries",
     "compare_verdict",
     "comparison_document",
     "fail_over_checks",
+    "main",
 ]
 
 
@@ -63,3 +67,16 @@ def comparison_document(
             "checks": [check.to_dict() for check in checks],
         }
     return document
+
+
+def compare_summaries(a: Mapping[str, Any], b: Mapping[str, Any]) -> Comparison:
+    """B against A from two ``summary.json`` documents: no files read, no functions compared."""
+    return compare_figures(run_from_documents(a, []), run_from_documents(b, []))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m profiler.compare`` from Python (a notebook): prints the comparison, returns the exit
+    status."""
+    from profiler.compare.__main__ import main as command_line
+
+    return command_line(argv)
