@@ -279,6 +279,10 @@ def test_ctrl_c_keeps_what_was_measured_and_leaves_no_simulator(tmp_path: Path) 
     assert summary["interrupted"] is True
     assert 1 <= summary["requests"]["started"] < 50
     assert summary["requests"]["failed"] == 0  # the call cut by Ctrl-C is not a failure
+    records = [json.loads(line) for line in (out / "requests.jsonl").read_text().splitlines()]
+    cut = [r for r in records if r["interrupted"]]
+    assert cut and all(r["ok"] is None for r in cut)  # nor a success
+    assert all(r["ok"] is True for r in records if not r["interrupted"])
     assert "Interrupted" in stdout
     for profile in summary["passes"]["profiles"]:  # only passes that ran and left a profile
         assert any(out.glob(f"{profile}*")), profile

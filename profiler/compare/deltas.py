@@ -182,7 +182,7 @@ def _per_call(key: str, phase: PhaseStats | None, started: int) -> float | None:
 def _split_shares(figures: RunFigures) -> dict[str, float] | None:
     if figures.wall_s <= 0:
         return None
-    return {key: getattr(figures.split, key) / figures.wall_s for key in SPLIT_KEYS}
+    return {key: round(getattr(figures.split, key) / figures.wall_s, 6) for key in SPLIT_KEYS}
 
 
 def _error_deltas(a: RunFigures, b: RunFigures) -> dict[str, KindDelta]:

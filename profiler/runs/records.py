@@ -80,7 +80,7 @@ def call_record(call: RequestTrace) -> dict[str, Any]:
         "server_port": call.server_port,
         "x_request_id": call.x_request_id,
         "status": call.status,
-        "ok": call.ok,
+        "ok": None if call.interrupted else call.ok,  # cut short by Ctrl-C: neither succeeded nor failed
         "interrupted": call.interrupted,
         "error_kind": call.error_kind,
         "error_type": call.error_type,
