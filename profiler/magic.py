@@ -8,6 +8,7 @@ report. Options: ``%%llmprofile --output-dir DIR --profiler cprofile``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import html
 import shlex
 from pathlib import Path
@@ -97,9 +98,11 @@ def llmprofile(line: str, cell: str, shell: Any) -> Session:
         if error is not None:
             # The cell's traceback is already above: IPython shows this one as a line, not again.
             name = type(error).__name__
-            error._render_traceback_ = lambda: [  # type: ignore[union-attr]
-                f"%%llmprofile: the cell raised {name} (its traceback is above); its calls are profiled above"
-            ]
+            with contextlib.suppress(AttributeError):  # an exception class without a __dict__
+                error._render_traceback_ = lambda: [  # type: ignore[union-attr]
+                    f"%%llmprofile: the cell raised {name} (its traceback is above); its calls are profiled "
+                    "above"
+                ]
         outcome.raise_error()
     return result
 

@@ -101,10 +101,17 @@ class MasterSide:
             gevent.spawn(self.environment.runner.quit)
 
     def _wait_for_reports(self) -> None:
-        """Until every worker that took iterations has reported done, or ``DONE_WAIT_S``."""
+        """Until every worker that took iterations (without ``--profiler-requests``: every worker
+        connected) has reported done, or ``DONE_WAIT_S``."""
         deadline = time.monotonic() + DONE_WAIT_S
-        while time.monotonic() < deadline and not set(self.granted) <= set(self.merged.totals):
+        while time.monotonic() < deadline and not self._expected_reports() <= set(self.merged.totals):
             gevent.sleep(0.1)
+
+    def _expected_reports(self) -> set[str]:
+        if self.remaining is not None:
+            return set(self.granted)
+        clients = getattr(self.environment.runner, "clients", None)  # a local runner has none
+        return {client.id for client in clients.all} if clients is not None else set()
 
     def quitting(self) -> None:
         """Locust quits (Ctrl-C, SIGTERM, ``--run-time``): called before Locust's own quitting, which
@@ -113,7 +120,7 @@ class MasterSide:
         if self.run is None and not self._writing:
             self._stopped = self._stopped or time.perf_counter()
             runner = self.environment.runner
-            if self.granted and not self.complete and runner.state not in ("stopped", "stopping"):
+            if not self.complete and runner.state not in ("stopped", "stopping"):
                 runner.stop()  # the workers' test_stop sends their calls and totals
             self._wait_for_reports()
             if self.run is None and not self._writing:
@@ -134,11 +141,15 @@ class MasterSide:
         wall_s = (self._stopped or time.perf_counter()) - self._started
         options = self.options
         directory = options.directory or default_output_dir()
-        directory.mkdir(parents=True, exist_ok=True)
-        run = self.merged.run(
-            wall_s=wall_s, config=self._config(), target=self._target(directory), interrupted=interrupted
-        )
-        write_run(run, OutputContext(directory, [], [], make_console()))
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            run = self.merged.run(
+                wall_s=wall_s, config=self._config(), target=self._target(directory), interrupted=interrupted
+            )
+            write_run(run, OutputContext(directory, [], [], make_console()))
+        except BaseException:
+            self._writing = False  # nobody waits for a write that failed
+            raise
         self.run = run
         return run
 
