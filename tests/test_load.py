@@ -13,7 +13,10 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -184,37 +187,38 @@ def test_workers_silent_past_locusts_own_liveness_still_finish_the_run(tmp_path:
     assert json.loads((out / "summary.json").read_text())["interrupted"] is False
 
 
-def test_a_master_whose_workers_all_went_missing_writes_what_they_did_and_quits(tmp_path: Path) -> None:
-    """A master run by hand with Locust's own liveness: the test stops early; the run is still written."""
+@contextmanager
+def _hand_started(
+    out: Path, **master_output: Any
+) -> Iterator[tuple[subprocess.Popen[str], list[subprocess.Popen[bytes]]]]:
+    """The default simulator, a master run by hand (5,000 tasks for 4 users) and two workers, writing to
+    ``out``; every child killed afterwards. ``master_output``: the master's stdout and stderr."""
     from profiler.load.launch import master_command, worker_command
     from profiler.simulator import SimulatorProcess, load_scenario
 
-    out, port = tmp_path / "run", free_port()
-    out.mkdir()
-    env = clean_env(PYTHONPATH=str(REPO))
+    port, env = free_port(), clean_env(PYTHONPATH=str(REPO))
     extra = ["--profiler-requests=5000", f"--profiler-output-dir={out}", "--profiler-scenario=default"]
     with SimulatorProcess(load_scenario("default"), ground_truth_path=out / "ground_truth.jsonl") as sim:
         master = subprocess.Popen(
-            master_command(port, 4, 2, sim.base_url, extra), env=env, cwd=REPO,
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-        )  # fmt: skip
-        workers = [
-            subprocess.Popen(
-                worker_command(port, out),
-                env=env,
-                cwd=REPO,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-            for _ in range(2)
-        ]
+            master_command(port, 4, 2, sim.base_url, extra), env=env, cwd=REPO, text=True, **master_output
+        )
+        quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+        workers = [subprocess.Popen(worker_command(port, out), env=env, cwd=REPO, **quiet) for _ in range(2)]
         try:
-            assert _freeze_workers(str(out), out / "ground_truth.jsonl", 5.0) == 2
-            _, log = master.communicate(timeout=60)
+            yield master, workers
         finally:
             for child in (master, *workers):
                 child.kill()
                 child.wait()
+
+
+def test_a_master_whose_workers_all_went_missing_writes_what_they_did_and_quits(tmp_path: Path) -> None:
+    """A master run by hand with Locust's own liveness: the test stops early; the run is still written."""
+    out = tmp_path / "run"
+    out.mkdir()
+    with _hand_started(out, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) as (master, _):
+        assert _freeze_workers(str(out), out / "ground_truth.jsonl", 5.0) == 2
+        _, log = master.communicate(timeout=60)
     assert "The last worker went missing" in log
     summary = json.loads((out / "summary.json").read_text())
     assert summary["interrupted"] is True
@@ -227,41 +231,17 @@ def test_a_master_whose_workers_all_went_missing_writes_what_they_did_and_quits(
 def test_ctrl_c_to_the_master_and_its_workers_at_once_keeps_what_they_did(tmp_path: Path) -> None:
     """A terminal's Ctrl-C reaches a hand-started master and its workers at once: each worker sends its
     calls before it says it quits, the master waits for them, and the run is written once."""
-    from profiler.load.launch import master_command, worker_command
-    from profiler.simulator import SimulatorProcess, load_scenario
-
-    out, port = tmp_path / "run", free_port()
+    out = tmp_path / "run"
     out.mkdir()
-    env = clean_env(PYTHONPATH=str(REPO))
-    extra = ["--profiler-requests=5000", f"--profiler-output-dir={out}", "--profiler-scenario=default"]
     truth = out / "ground_truth.jsonl"
-    with SimulatorProcess(load_scenario("default"), ground_truth_path=truth) as sim:
-        master = subprocess.Popen(
-            master_command(port, 4, 2, sim.base_url, extra), env=env, cwd=REPO,
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-        )  # fmt: skip
-        workers = [
-            subprocess.Popen(
-                worker_command(port, out),
-                env=env,
-                cwd=REPO,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-            for _ in range(2)
-        ]
-        try:
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline and (not truth.exists() or truth.read_text().count("\n") < 8):
-                time.sleep(0.1)
-            for child in (master, *workers):
-                child.send_signal(signal.SIGINT)
-            report, _ = master.communicate(timeout=60)
-        finally:
-            for child in (master, *workers):
-                child.kill()
-                child.wait()
-        served = len(_lines(truth))
+    with _hand_started(out, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL) as (master, workers):
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and (not truth.exists() or truth.read_text().count("\n") < 8):
+            time.sleep(0.1)
+        for child in (master, *workers):
+            child.send_signal(signal.SIGINT)
+        report, _ = master.communicate(timeout=60)
+    served = len(_lines(truth))
     summary = json.loads((out / "summary.json").read_text())
     records = _lines(out / "requests.jsonl")
     assert summary["interrupted"] is True
