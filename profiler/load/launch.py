@@ -150,7 +150,8 @@ def run_locust(args: argparse.Namespace, target: Target, scenario: Scenario | No
         else:
             base_url = target.base_url or ""
         console.print(
-            f"Locust: a master and {args.workers} worker{'s' if args.workers != 1 else ''} on 127.0.0.1  ·  target "
+            f"Locust: a master and {args.workers} worker{'s' if args.workers != 1 else ''} on 127.0.0.1"
+            "  ·  target "
             f"{escape(redact_url(base_url) or '')}  ·  {args.requests} requests, {args.concurrency} users"
             f"{f', {args.rate:g} calls/s' if args.rate else ''}{', streamed' if args.stream else ''}"
         )
