@@ -187,6 +187,17 @@ def test_a_run_without_calls_has_no_error_rate_to_compare_and_fails_the_gate_clo
     assert failed["error rate"] == "cannot be compared (a run made no calls)"
 
 
+def test_server_processing_is_compared_over_the_calls_that_reported_it() -> None:
+    """A server that sent openai-processing-ms on 7 of B's 10 calls (3 failed before it answered):
+    B's figure is their mean, not their total spread over calls that carried none."""
+    partly = _summary()
+    partly["breakdown_ms"]["server_processing"] = {
+        "count": 7, "mean": 370.0, "p50": 370.0, "p99": 380.0, "total": 2590.0,
+    }  # fmt: skip
+    processing = compare_summaries(_summary(), partly).phases["server_processing"]["mean"]
+    assert (processing.a, processing.b) == (370.0, 370.0)
+
+
 def test_phases_one_run_does_not_have_are_not_compared() -> None:
     older = _summary()
     del older["breakdown_ms"]["local_post"]

@@ -189,15 +189,15 @@ def test_workers_silent_past_locusts_own_liveness_still_finish_the_run(tmp_path:
 
 @contextmanager
 def _hand_started(
-    out: Path, **master_output: Any
+    out: Path, bound: tuple[str, ...] = ("--profiler-requests=5000",), **master_output: Any
 ) -> Iterator[tuple[subprocess.Popen[str], list[subprocess.Popen[bytes]]]]:
-    """The default simulator, a master run by hand (5,000 tasks for 4 users) and two workers, writing to
-    ``out``; every child killed afterwards. ``master_output``: the master's stdout and stderr."""
+    """The default simulator, a master run by hand (for 4 users; ``bound``: 5,000 tasks) and two workers,
+    writing to ``out``; every child killed afterwards. ``master_output``: the master's stdout and stderr."""
     from profiler.load.launch import master_command, worker_command
     from profiler.simulator import SimulatorProcess, load_scenario
 
     port, env = free_port(), clean_env(PYTHONPATH=str(REPO))
-    extra = ["--profiler-requests=5000", f"--profiler-output-dir={out}", "--profiler-scenario=default"]
+    extra = [*bound, f"--profiler-output-dir={out}", "--profiler-scenario=default"]
     with SimulatorProcess(load_scenario("default"), ground_truth_path=out / "ground_truth.jsonl") as sim:
         master = subprocess.Popen(
             master_command(port, 4, 2, sim.base_url, extra), env=env, cwd=REPO, text=True, **master_output
@@ -248,3 +248,23 @@ def test_ctrl_c_to_the_master_and_its_workers_at_once_keeps_what_they_did(tmp_pa
     # Every call the simulator answered, but those the 4 users still had in flight when Locust killed them.
     assert served - 4 <= len(records) <= served, (len(records), served)
     assert report.count("Artifacts in") == 1, "written once"
+
+
+def test_a_run_time_without_a_task_count_keeps_what_the_workers_did(tmp_path: Path) -> None:
+    """A headless --run-time quits the runner before Locust's quitting event, and Locust's own quit
+    listens for the workers' last words for half a second only. Workers frozen across the end of the
+    run time report after that: the master still waits for every worker connected (no task count),
+    and the run has their calls."""
+    out = tmp_path / "run"
+    out.mkdir()
+    with _hand_started(out, ("--run-time", "3s"), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as (
+        master,
+        _,
+    ):
+        assert _freeze_workers(str(out), out / "ground_truth.jsonl", 2.5) == 2  # from ~0.7 s to ~3.2 s
+        master.wait(timeout=60)
+    served = len(_lines(out / "ground_truth.jsonl"))
+    summary = json.loads((out / "summary.json").read_text())
+    records = _lines(out / "requests.jsonl")
+    assert summary["interrupted"] is True and served >= 4
+    assert served - 4 <= len(records) <= served, (len(records), served)

@@ -242,3 +242,56 @@ def test_a_mounted_apps_route_is_its_mounts_path_and_its_own(framework: str, tmp
     assert metric_total(exposition, count, http_route="", http_response_status_code="404") == 1
     assert metric_total(exposition, count, http_route="/static/{path}") == 1
     assert metric_total(exposition, count) == 6
+
+
+def test_a_mounted_app_wrapped_in_a_middleware_keeps_its_routes() -> None:
+    """A middleware around a mounted app hides its routes from the mount: the router inside still
+    reports the route it matched, and that is the template under the mount's prefix."""
+    from starlette.middleware.gzip import GZipMiddleware
+
+    async def books(request: Request) -> PlainTextResponse:
+        return PlainTextResponse(request.path_params["shelf"])
+
+    telemetry = Telemetry(metrics=ServiceMetrics(), error_stream=None)
+    inner = Starlette(routes=[Route("/books/{shelf}", books)])
+    app = Starlette(routes=[Mount("/v1", app=GZipMiddleware(inner))])
+    profiler.monitor.init_app(app, telemetry=telemetry, metrics_path=None)
+
+    async def ask() -> list[int]:
+        transport = httpx2.ASGITransport(app=app)
+        async with httpx2.AsyncClient(transport=transport, base_url="http://app") as client:
+            return [(await client.get(path)).status_code for path in ("/v1/books/rainy", "/v1/nothing")]
+
+    try:
+        assert asyncio.run(ask()) == [200, 404]
+        exposition = telemetry.exposition().decode()
+    finally:
+        telemetry.close()
+    count = "http_server_request_duration_seconds_count"
+    assert metric_total(exposition, count, http_route="/v1/books/{shelf}") == 1
+    assert metric_total(exposition, count, http_route="/v1/{path}", http_response_status_code="404") == 1
+
+
+def test_a_hand_wrapped_app_keeps_its_own_other_methods_on_the_metrics_path() -> None:
+    """Wrapped by hand (no init_app to check the app), GET /metrics is the monitor's and a POST
+    there is still the app's; through init_app, which refused an app with the path, it is 405."""
+    from profiler.monitor import MonitorMiddleware
+
+    async def receive_metrics(_request: Request) -> PlainTextResponse:
+        return PlainTextResponse("pushed", status_code=202)
+
+    telemetry = Telemetry(metrics=ServiceMetrics(), error_stream=None)
+    inner = Starlette(routes=[Route("/metrics", receive_metrics, methods=["POST"])])
+    app = MonitorMiddleware(inner, telemetry=telemetry)
+
+    async def ask(method: str) -> httpx2.Response:
+        transport = httpx2.ASGITransport(app=app)
+        async with httpx2.AsyncClient(transport=transport, base_url="http://app") as client:
+            return await client.request(method, "/metrics")
+
+    try:
+        scraped, pushed = asyncio.run(ask("GET")), asyncio.run(ask("POST"))
+    finally:
+        telemetry.close()
+    assert scraped.status_code == 200 and "http_server_request_duration" in scraped.text
+    assert (pushed.status_code, pushed.text) == (202, "pushed")

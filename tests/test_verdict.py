@@ -111,7 +111,7 @@ def test_contention_that_was_garbage_collection_says_so() -> None:
         }  # fmt: skip
         return verdict(run_from_documents(document, []))
 
-    assert "; your side was late: 17% of each call is contention" in busy(800.0)
+    assert "; your process was busy: 17% of each call is contention" in busy(800.0)  # its collector
     assert busy(800.0).endswith("not network (garbage collection was 80% of it).")
     assert "garbage collection" not in busy(100.0)  # 10% of the contention: not what to name
 
@@ -214,15 +214,18 @@ def _contended_run(offsets_ms: list[float], cpu_ms: float | None, process_cpu_s:
 
 
 def test_contention_names_the_process_only_when_something_of_its_own_ran_beside_the_call() -> None:
-    one_at_a_time = [20.0 * i for i in range(10)]  # 4 ms apart: 196 ms of wall time
+    one_at_a_time = [16.01 * i for i in range(10)]  # one after another: 160 ms of wall time
     quiet = verdict(_contended_run(one_at_a_time, cpu_ms=6.0, process_cpu_s=0.061))
     assert "25% of each call is contention with nothing else of your process running" in quiet
     assert "your process was busy" not in quiet
     # The same calls beside a thread that burned 100 ms of CPU more, or beside each other.
-    spinning = verdict(_contended_run(one_at_a_time, cpu_ms=6.0, process_cpu_s=0.2))
+    spinning = verdict(_contended_run(one_at_a_time, cpu_ms=6.0, process_cpu_s=0.16))
     overlapping = verdict(_contended_run([10.0 * i for i in range(10)], cpu_ms=6.0, process_cpu_s=0.061))
     for text in (spinning, overlapping):
         assert "; your process was busy: 25% of each call is contention (other calls or threads" in text
     # Async calls' CPU is not measured: the causes are listed, none is chosen.
     unknown = verdict(_contended_run(one_at_a_time, cpu_ms=None, process_cpu_s=0.061))
     assert "; your side was late: 25% of each call is contention" in unknown
+    # A second between calls (the program slept, or worked): what else ran then is not known.
+    spaced = verdict(_contended_run([1016.0 * i for i in range(10)], cpu_ms=6.0, process_cpu_s=0.061))
+    assert "; your side was late: 25% of each call is contention" in spaced

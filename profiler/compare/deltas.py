@@ -172,11 +172,14 @@ def _one_sided_phases(a: RunFigures, b: RunFigures) -> list[str]:
 
 
 def _per_call(key: str, phase: PhaseStats | None, started: int) -> float | None:
-    """A phase's total over every call of the run: 0 for a step no call took; None without calls, or
-    for a phase the run does not know (a server that sent no ``openai-processing-ms``)."""
-    if not started or (phase is None and key not in OCCASIONAL_PHASES):
+    """A step only some calls take: its total over every call of the run (0 when no call took it).
+    Any other phase: its mean over the calls that have it, which for a leaf is every call, and for
+    ``server_processing`` the calls that reported it; None without calls or when no call has it."""
+    if not started:
         return None
-    return 0.0 if phase is None else round(phase.total / started, 6)
+    if key in OCCASIONAL_PHASES:
+        return 0.0 if phase is None else round(phase.total / started, 6)
+    return None if phase is None else phase.mean
 
 
 def _split_shares(figures: RunFigures) -> dict[str, float] | None:

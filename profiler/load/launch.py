@@ -104,6 +104,12 @@ def _interrupt_on_sigterm() -> None:
         signal.signal(signal.SIGTERM, handler)
 
 
+def _ignore_interrupts() -> None:
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, signal.SIG_IGN)
+
+
 def _environment(api_key: str | None) -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (_IMPORT_ROOT, env.get("PYTHONPATH")) if p)
@@ -188,15 +194,22 @@ def run_locust(args: argparse.Namespace, target: Target, scenario: Scenario | No
             _wait_for(master, workers, console, logs)
         except KeyboardInterrupt:
             interrupted = True
-            master.terminate()  # Locust quits on SIGTERM, and the master writes what it has
-            _stop(master, MASTER_STOP_S)
         finally:
+            # From here the master writes what was measured: a second Ctrl-C (or SIGTERM) would cut
+            # that short, so the launcher takes none; each child still has a bound, then is killed.
+            _ignore_interrupts()
+            if interrupted:
+                console.print(f"Stopping: the master writes what was measured (at most {MASTER_STOP_S:g} s)")
+                master.terminate()  # Locust quits on SIGTERM, and the master writes what it has
             _stop(master, MASTER_STOP_S)
             for worker in workers:
                 _stop(worker, WORKERS_STOP_S)
         logs_tail = (logs / "master.log").read_text(errors="replace")
         if not (output_dir / "summary.json").exists() and interrupted:
-            console.print("[yellow]Interrupted before the test had started: no run was written[/yellow]")
+            console.print(
+                f"[yellow]Interrupted: the Locust master wrote no run[/yellow] (exit {master.returncode}: "
+                "the test had not started, or it did not stop in time)"
+            )
             return EXIT_INTERRUPTED
         if not (output_dir / "summary.json").exists():
             console.print(f"[red]The Locust master wrote no run[/red] (exit {master.returncode}):")

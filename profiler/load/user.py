@@ -81,6 +81,21 @@ def _init(environment: Any, **_: Any) -> None:
     # stops the runner, and on a worker tells the master it quits) when it was made: after it, ours
     # run first.
     environment.events.quitting.add_listener(_quitting)
+    if not isinstance(runner, WorkerRunner):
+        _report_before_quit(runner)
+
+
+def _report_before_quit(runner: Any) -> None:
+    """A headless ``--run-time`` quits the runner before the ``quitting`` event: the master then gets
+    the workers' reports and writes the run first, while it can still hear them."""
+    quit_runner = runner.quit
+
+    @functools.wraps(quit_runner)
+    def quit() -> None:
+        _quitting(runner.environment)
+        quit_runner()
+
+    runner.quit = quit
 
 
 @events.test_start.add_listener

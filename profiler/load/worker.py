@@ -65,6 +65,9 @@ class WorkerSide:
     # --- Locust events -------------------------------------------------------------------------
 
     def test_start(self) -> None:
+        # A new test (the web UI starts one after another in one process): nothing of the last one.
+        self.failed_calls, self._whole, self._calls, self._done_sent = 0, 0, 0, False
+        self._batch, self._rollup = [], FigureAccumulator()
         self.options = LoadOptions.of(self.environment.parsed_options)
         self._collector = Collector(self._call_done, keep=False, arrival_times=True)
         self.tickets = Tickets(self.send, self._block, self._finish) if self.options.requests else None

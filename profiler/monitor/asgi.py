@@ -49,12 +49,16 @@ class MonitorMiddleware:
         self.telemetry = telemetry if telemetry is not None else Telemetry.default()
         self._header = request_id_header.lower().encode("latin-1")
         self._header_name = request_id_header
+        # Another method than GET or HEAD on the metrics path is 405 only where the app was checked not
+        # to have the path (init_app); wrapped by hand, such a request is the app's.
+        self.owns_metrics_path = False
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if self.metrics_path and _path_in_app(scope) == self.metrics_path:
+        scrape = scope["method"] in ("GET", "HEAD") or self.owns_metrics_path
+        if scrape and self.metrics_path and _path_in_app(scope) == self.metrics_path:
             await self._metrics(send, scope["method"])
             return
         started = time.perf_counter()
@@ -105,7 +109,7 @@ class MonitorMiddleware:
         log_unhandled(self.telemetry.logger, exc, message, fields)
 
     async def _metrics(self, send: Send, method: str) -> None:
-        if method not in ("GET", "HEAD"):  # the path is the monitor's (init_app refuses an app's own)
+        if method not in ("GET", "HEAD"):  # the path is the monitor's (init_app checked the app)
             headers = [(b"allow", b"GET, HEAD"), (b"content-type", b"text/plain"), (b"content-length", b"18")]
             await send({"type": "http.response.start", "status": 405, "headers": headers})
             await send({"type": "http.response.body", "body": b"Method Not Allowed"})
@@ -135,9 +139,11 @@ def _route_of(scope: Scope, root_path_at_entry: str) -> str:
     if scope.get("root_path", "") == root_path_at_entry:
         return _template(scope.get("route"))
     prefix, innermost = _mounts_matched(scope, root_path_at_entry)
-    if innermost is not None and not getattr(innermost, "routes", None):
-        return prefix + "/{path}"  # a mounted app without routes of its own (static files): the mount
     route = scope.get("route")
+    if innermost is not None and route in (None, innermost) and not getattr(innermost, "routes", None):
+        # A mounted app whose routes no router put in the scope (static files, or an app wrapped in
+        # a middleware, which hides its routes): the mount is all that is known.
+        return prefix + "/{path}"
     template = _template(route)
     return prefix + template if template and route is not innermost else ""
 
@@ -197,7 +203,9 @@ def monitor_starlette(app: Any, *, safe_errors: bool = False, **options: Any) ->
     build = app.build_middleware_stack
 
     def build_monitored() -> ASGIApp:
-        return MonitorMiddleware(build(), **options)
+        monitored = MonitorMiddleware(build(), **options)
+        monitored.owns_metrics_path = True  # checked above: the app has no route of its own there
+        return monitored
 
     app.build_middleware_stack = build_monitored
     if safe_errors:

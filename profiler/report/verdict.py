@@ -59,9 +59,9 @@ def _contention_text(run: Run) -> str | None:
     busy = _process_busy(run)
     if busy is False:
         return (
-            f"{share:.0%} of {of} is contention with nothing else of your process running (one call at "
-            "a time, no CPU spent beside it): the OS waking the thread that waited, and the HTTP "
-            "client's own steps, not network"
+            f"{share:.0%} of {of} is contention with nothing else of your process running (one call "
+            "after another, no CPU spent beside them): the OS waking the thread that waited, and the "
+            "HTTP client's own steps, not network"
         )
     if busy:
         return (
@@ -75,14 +75,17 @@ def _contention_text(run: Run) -> str | None:
 
 
 def _process_busy(run: Run) -> bool | None:
-    """Whether anything of the process's own ran beside a call: calls in flight together, or CPU
-    spent beyond the calling thread's in and between calls. None when a call's CPU is unknown
-    (async calls share one thread: their CPU time is not measured)."""
+    """Whether anything of the process's own ran beside a call: calls in flight together, garbage
+    collections inside the calls, or CPU spent beyond the calls' own. None when that cannot be told:
+    a call's CPU is unknown (async calls share one thread), or the calls left time between them,
+    where the program's own code ran for a CPU time nobody measured."""
     figures, cpu = run.figures, run.figures.cpu_per_call
+    if _calls_overlapped(run) or _collections_text(run) is not None:
+        return True
     if cpu is None or cpu.count < figures.started or figures.wall_s <= 0:
         return None
-    if _calls_overlapped(run):
-        return True
+    if figures.split.local_between_calls > _BESIDE_SHARE * figures.wall_s:
+        return None
     beside_s = figures.cpu_s - cpu.mean * cpu.count / 1000 - figures.split.local_between_calls
     return beside_s > _BESIDE_SHARE * figures.wall_s
 
