@@ -34,7 +34,11 @@ class MasterSide:
         parsed = environment.parsed_options
         if parsed is not None:  # the users share the rate: every worker learns how many there are
             parsed.profiler_users = getattr(parsed, "num_users", None) or 1
-        self.options = LoadOptions.of(parsed)
+        self._new_test()
+
+    def _new_test(self) -> None:
+        """One test's books (the web UI starts one after another in one process)."""
+        self.options = LoadOptions.of(self.environment.parsed_options)
         self.remaining: int | None = self.options.requests or None
         self.granted: Counter[str] = Counter()
         self.merged = MergedCalls(time.time(), self.options.keep)
@@ -49,14 +53,7 @@ class MasterSide:
         if parsed is not None and getattr(runner, "target_user_count", None):
             # Started from the web UI: the users are the ones asked for there, not -u's.
             parsed.profiler_users = runner.target_user_count
-        self.options = LoadOptions.of(parsed)
-        self.remaining = self.options.requests or None
-        self.granted = Counter()
-        self.run = None
-        self._writing = False
-        self._stopped = None
-        self.merged = MergedCalls(time.time(), self.options.keep)
-        self._started = time.perf_counter()
+        self._new_test()
 
     # --- messages from the workers ---------------------------------------------------------------
 

@@ -45,14 +45,18 @@ class WorkerSide:
         self.worker = getattr(runner, "client_id", None) or f"{socket.gethostname()}:{os.getpid()}"
         self.options = LoadOptions()
         self.tickets: Tickets | None = None
-        self.failed_calls = 0
         self._stack = ExitStack()
+        self._collector: Collector | None = None
+        self._cpu_before = 0.0
+        self._new_test()
+
+    def _new_test(self) -> None:
+        """What one test counts (the web UI starts one after another in one process)."""
+        self.failed_calls = 0
         self._batch: list[dict[str, Any]] = []
         self._whole = 0
         self._calls = 0
         self._rollup = FigureAccumulator()
-        self._collector: Collector | None = None
-        self._cpu_before = 0.0
         self._done_sent = False
 
     def on_grant(self, environment: Any, msg: Any) -> None:
@@ -65,9 +69,7 @@ class WorkerSide:
     # --- Locust events -------------------------------------------------------------------------
 
     def test_start(self) -> None:
-        # A new test (the web UI starts one after another in one process): nothing of the last one.
-        self.failed_calls, self._whole, self._calls, self._done_sent = 0, 0, 0, False
-        self._batch, self._rollup = [], FigureAccumulator()
+        self._new_test()
         self.options = LoadOptions.of(self.environment.parsed_options)
         self._collector = Collector(self._call_done, keep=False, arrival_times=True)
         self.tickets = Tickets(self.send, self._block, self._finish) if self.options.requests else None

@@ -176,9 +176,10 @@ class ServiceMetrics:
         child(self.phase_duration, "network").observe(trace.network)
         child(self.phase_duration, "local").observe(trace.local)
         for phase in MONITORED_PHASES:
-            if phase in OCCASIONAL_PHASES and phase not in trace.steps_taken():
+            seconds = phases[phase]
+            if not seconds and phase in OCCASIONAL_PHASES:
                 continue  # a call that was not retried has no back-off: not a 0 in its histogram
-            child(self.phase_duration, phase).observe(phases[phase] or 0.0)
+            child(self.phase_duration, phase).observe(seconds or 0.0)
         if trace.error_kind is not None:
             child(self.errors, trace.operation, trace.error_kind).inc()
         for kind in trace.attempt_errors:

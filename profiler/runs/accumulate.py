@@ -189,15 +189,11 @@ class FigureAccumulator:
         self._q("latency").add(call.e2e)
         if call.ok:
             self._q("latency_ok").add(call.e2e)
-        taken: set[str] | None = None  # the occasional steps this call took, looked up once if asked
         for key, value in call.breakdown().items():
-            if value is None:
+            # A step a call did not take has no time (its segments all have some): a reused
+            # connection's connect, a plain call's caller are not a 0 to average.
+            if value is None or (not value and key in OCCASIONAL_PHASES):
                 continue
-            if key in OCCASIONAL_PHASES:
-                if taken is None:
-                    taken = call.steps_taken()
-                if key not in taken:
-                    continue  # a reused connection's connect, a plain call's caller: not a 0 to average
             self._q(f"phase:{key}").add(value)
         if call.cpu_s is not None:
             self._q("cpu").add(call.cpu_s)

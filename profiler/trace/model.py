@@ -141,11 +141,6 @@ class RequestTrace:
             if PHASE_BY_NAME[segment.phase].group is group:
                 yield segment.start, segment.end
 
-    def steps_taken(self) -> set[str]:
-        """The phases this call spent any time in: an occasional step (a connect, a retry's
-        back-off) has figures only over the calls that took it, never a 0 for the others."""
-        return {segment.phase for segment in self.segments}
-
     def breakdown(self) -> dict[str, float | None]:
         """Every phase plus the ``network`` and ``local`` totals, in seconds."""
         return {**self.phases, "network": self.network, "local": self.local}
