@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, Response, current_app, got_request_exception, jsonify, request
+from flask.globals import _cv_request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from profiler.monitor.answers import upstream_answer
@@ -29,7 +30,7 @@ from profiler.monitor.telemetry import Telemetry
 
 __all__ = ["Monitor"]
 
-_STATE = "profiler.monitor"  # the request's scope and fields, in its WSGI environ
+_STATE = "profiler.monitor"  # the request's fields, in its WSGI environ
 EXTENSION = "profiler.monitor"
 
 
@@ -68,10 +69,9 @@ class Monitor:
                 "to keep it (the metrics are in prometheus_client's default registry), or another path"
             )
         app.extensions[EXTENSION] = self
-        # The scope opens before any other before_request (once the route is known) and closes when
-        # the WSGI app returns, after every teardown. The request is timed, and answered its id, around
-        # the WSGI app too, rather than in hooks: Flask checks every hook for a coroutine on every request.
-        app.before_request_funcs.setdefault(None, []).insert(0, self._begin)
+        # The scope opens before Flask's WSGI app and closes when it returns, after every teardown; the
+        # request is timed, and answered its id, there too. Not in hooks: Flask looks at every hook
+        # for a coroutine on every request. The route is read from Flask's request once it is routed.
         app.wsgi_app = _TimedWsgi(app.wsgi_app, self)  # type: ignore[method-assign]
         if self.metrics_path:
             app.add_url_rule(
@@ -91,22 +91,6 @@ class Monitor:
         got_request_exception.connect(self._unhandled, app, weak=False)
         self._logger = telemetry.logger
 
-    # Per request: the scope, once the route is known (its end, the timing and the id are `_TimedWsgi`'s).
-
-    def _begin(self) -> None:
-        current = request._get_current_object()  # type: ignore[attr-defined]  # one proxy lookup, not four
-        environ = current.environ
-        rule = current.url_rule
-        if rule is None and isinstance(current.routing_exception, MethodNotAllowed):
-            rule = _rule_taking_another_method(current)
-        fields = {
-            "http_request_id": request_id_from(environ.get(self._request_id_key)),
-            "http_method": current.method,
-            "http_route": rule.rule if rule is not None else "",
-        }
-        scope = request_scope(self._telemetry, fields).__enter__()  # type: ignore[arg-type]  # init_app set it
-        environ[_STATE] = (scope, fields)
-
     # Answers and records of failures.
 
     def _upstream_error(self, exc: Exception) -> tuple[Response, int]:
@@ -121,8 +105,8 @@ class Monitor:
         self.log_unhandled(exception, "unhandled error")
 
     def log_unhandled(self, exc: BaseException, message: str) -> None:
-        state = request.environ.get(_STATE)
-        self.log_with_fields(exc, message, state[1] if state is not None else {})
+        fields = request.environ.get(_STATE)
+        self.log_with_fields(exc, message, _routed(fields) if fields is not None else {})
 
     def log_with_fields(self, exc: BaseException, message: str, fields: dict[str, str]) -> None:
         log_unhandled(getattr(self, "_logger", None) or logging.getLogger(ERROR_LOGGER), exc, message, fields)
@@ -135,6 +119,26 @@ class Monitor:
         self._telemetry.observe_request(  # type: ignore[union-attr]  # init_app set it
             fields["http_method"], fields["http_route"], status, seconds
         )
+
+
+def _route_of_request() -> str:
+    """The route template of the request Flask is serving in this context ("" before routing, or
+    when nothing matched): a 405's is that of the rule its path matched, as in Starlette."""
+    context = _cv_request.get(None)
+    if context is None:
+        return ""
+    current = context.request
+    rule = current.url_rule
+    if rule is None and isinstance(current.routing_exception, MethodNotAllowed):
+        rule = _rule_taking_another_method(current)
+    return rule.rule if rule is not None else ""
+
+
+def _routed(fields: dict[str, str]) -> dict[str, str]:
+    """``fields`` with the request's route, filled in once Flask has routed it."""
+    if not fields["http_route"]:
+        fields["http_route"] = _route_of_request()
+    return fields
 
 
 def _rule_taking_another_method(current: Any) -> Any:
@@ -170,30 +174,36 @@ class _TimedWsgi:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         started = time.perf_counter()
-        streamed: list[tuple[dict[str, str], int]] = []  # set by `start`: a body generated after the request
+        monitor = self._monitor
+        fields = {
+            "http_request_id": request_id_from(environ.get(monitor._request_id_key)),
+            "http_method": environ.get("REQUEST_METHOD", "GET").upper(),
+            "http_route": "",  # once Flask has routed the request (`_routed`)
+        }
+        streamed: list[int] = []  # set by `start`: the status of a body generated after the request
 
         def start(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-            state = environ.get(_STATE)
-            if state is not None and exc_info is None:  # once, for a request that reached routing
-                monitor, fields = self._monitor, state[1]
+            if exc_info is None:
                 names = [key.lower() for key, _ in headers]
                 if self._header not in names:  # a route may set its own id
                     headers.append((monitor.request_id_header, fields["http_request_id"]))
+                _routed(fields)  # Flask's request is still there while the response starts
                 if "content-length" in names:
                     monitor.observe_request(fields, int(status[:3]), time.perf_counter() - started)
                 else:
-                    streamed.append((fields, int(status[:3])))
+                    streamed.append(int(status[:3]))
             return start_response(status, headers, exc_info)
 
+        environ[_STATE] = fields
+        scope = request_scope(monitor._telemetry, fields, _route_of_request).__enter__()  # type: ignore[arg-type]
         try:
             body = self._inner(environ, start)
         finally:
-            state = environ.pop(_STATE, None)
-            if state is not None:
-                state[0].__exit__(None, None, None)
+            scope.__exit__(None, None, None)
+            environ.pop(_STATE, None)
         if not streamed:
             return body
-        fields, status = streamed[0]
+        status = streamed[0]
         file_wrapper = environ.get("wsgi.file_wrapper")
         if isinstance(file_wrapper, type) and isinstance(body, file_wrapper):
             # A file the server may send itself (sendfile): no call is made while it is sent.

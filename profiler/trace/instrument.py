@@ -22,7 +22,7 @@ Where it hooks in, and why there:
 * ``Stream.__init__`` / ``AsyncStream.__init__``: a stream of a recorded
   response gets its iterator replaced by one that times each chunk, however
   late it is built (a raw response parsed later included); ``_parse`` of a
-  recorded response keeps its usage.
+  recorded response keeps its usage (read when the call is derived).
 
 When no collector is active the wrappers cost one global read and call through.
 """
@@ -102,10 +102,12 @@ def _code_of_event(name: str, info: dict[str, Any], recording: CallRecording) ->
 def _make_tracer(recording: CallRecording, chained: Callable[..., Any] | None) -> Callable[[str, dict], None]:
     times, codes, clock, plain = recording.times, recording.codes, time.perf_counter, _PLAIN_CODES
 
-    def trace(name: str, info: dict[str, Any]) -> None:  # ~10 events a call: kept to three lines
+    def trace(name: str, info: dict[str, Any]) -> None:  # ~10 events a call: kept to a few opcodes
         times.append(clock())
-        code = plain.get(name)
-        codes.append(code if code is not None else _code_of_event(name, info, recording))
+        try:
+            codes.append(plain[name])
+        except KeyError:  # an event not seen yet, or a failure: free in 3.11 when not raised
+            codes.append(_code_of_event(name, info, recording))
 
     if chained is None:
         return trace
@@ -243,7 +245,8 @@ def _begin(sdk_client: Any, options: Any, stream: bool, is_async: bool) -> _Call
     collector = _local_collector.get() or _active_collector
     if collector is None or _current_call.get() is not None:
         return None
-    _hook_http_client(sdk_client, is_async)
+    if not getattr(getattr(sdk_client, "_client", None), _HOOKED, False):  # hooked once, not looked up again
+        _hook_http_client(sdk_client, is_async)
     observe_io = collector.arrival_times
     if observe_io:
         _timestamp_arrivals(sdk_client._client, collector)
@@ -361,28 +364,15 @@ def _wrap_stream_init(original: Callable[..., Any], timed: Callable[..., Any]) -
     return __init__
 
 
-def keep_usage(recording: CallRecording, result: Any) -> None:
-    """Token counts of a parsed body, whichever API's names it uses."""
-    usage = getattr(result, "usage", None)
-    if usage is None:
-        return
-    output = getattr(usage, "completion_tokens", None)
-    if output is None:
-        output = getattr(usage, "output_tokens", None)
-    prompt = getattr(usage, "prompt_tokens", None)
-    if prompt is None:
-        prompt = getattr(usage, "input_tokens", None)
-    recording.usage_output_tokens = output if isinstance(output, int) else None
-    recording.usage_input_tokens = prompt if isinstance(prompt, int) else None
-
-
 def _wrap_parse(original: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(original)
     def _parse(self: Any, *args: Any, **kwargs: Any) -> Any:
         result = original(self, *args, **kwargs)
         recording = self.http_response.extensions.get(RECORDING_KEY)
         if recording is not None:
-            keep_usage(recording, result)
+            usage = getattr(result, "usage", None)
+            if usage is not None:  # its token counts are read when the call is derived
+                recording.parsed_usage = usage
         return result
 
     return _parse
