@@ -21,12 +21,20 @@ order, so drifts of the machine fall on all alike. Reported: each app's median
 latency, the ratio of medians to `bare`, and the spread of that ratio over blocks
 of rounds (median [p25 – p75]).
 
-    python benchmarks/chat_overhead.py [--requests 600] [--scenario instant] [--thread-cpu]
+    python benchmarks/chat_overhead.py [--requests 600] [--scenario instant] [--thread-cpu | --opcodes]
 
 `--thread-cpu` measures the same routes in process instead, through Flask's test
 client (no sockets on the app's side), and reports each request's CPU time in the
 thread that served it (median), and what each adds to `bare`: the
 work the request pays for itself, without the wall-clock effects of other threads.
+
+`--opcodes` counts instead the bytecode instructions each request runs in the thread
+that serves it (mean over requests, in random order each round, traced with `sys.settrace`): a figure the
+machine's fast and slow spells do not move. What a route adds to `bare` is split
+into the profiler's own code and the library code that runs because of it (httpcore
+reporting each step to the trace callback). Tracing slows each request enough that
+the monitor's worker is idle when the call ends, so every traced request also pays
+for waking it, which an untraced one pays once per burst.
 
 Target (issue #12): ≤ 1.03 for `monitored` and for `chat`. With `--scenario default` (a
 realistic upstream) the fixed cost per request is measured against a realistic latency.
@@ -35,11 +43,15 @@ realistic upstream) the fixed cost per request is measured against a realistic l
 from __future__ import annotations
 
 import argparse
+import inspect
 import logging
+import os
 import random
 import statistics
+import sys
 import threading
 import time
+from typing import Any
 
 import httpx2
 import openai
@@ -138,6 +150,67 @@ def thread_cpu(measured: dict[str, tuple[Flask, str]], requests: int, rng: rando
         print(f"{name} over chat-bare: +{medians[name] - medians['chat-bare']:.0f} µs")
 
 
+def opcodes(measured: dict[str, tuple[Flask, str]], requests: int, rng: random.Random) -> None:
+    """Bytecode instructions per request in the serving thread, by whose code ran them."""
+    clients = {name: (app.test_client(), path) for name, (app, path) in measured.items()}
+    for _ in range(30):
+        for client, path in clients.values():
+            assert client.post(path, json={"prompt": "Two books?"}).status_code == 200
+    counted: dict[Any, int] = {}  # by code object
+
+    def trace(frame: Any, event: str, _arg: Any) -> Any:
+        if event == "call":
+            frame.f_trace_opcodes = True
+        elif event == "opcode":
+            code = frame.f_code
+            counted[code] = counted.get(code, 0) + 1
+        return trace
+
+    counts: dict[str, dict[str, list[int]]] = {name: {} for name in clients}
+    names = list(clients)
+    for _ in range(requests):
+        rng.shuffle(names)
+        for name in names:
+            client, path = clients[name]
+            counted.clear()
+            sys.settrace(trace)
+            answer = client.post(path, json={"prompt": "Two books?"})
+            sys.settrace(None)
+            assert answer.status_code == 200
+            for part, count in _by_part(counted).items():
+                counts[name].setdefault(part, []).append(count)
+    # Means: the HTTP stack takes one of a few paths a request (±400 instructions), and a median
+    # would pick one of them for one route and another for the next.
+    means = {name: {part: statistics.fmean(n) for part, n in parts.items()} for name, parts in counts.items()}
+    print(f"{requests} requests per app in process (Flask's test client), bytecode instructions a request")
+    base = means["bare"]
+    for name, parts in means.items():
+        line = f"{name:>11}: {parts['total']:,.0f}"
+        if name != "bare":
+            added = parts["total"] - base["total"]
+            ours = parts["profiler"] - base["profiler"]
+            httpcore = parts["httpcore trace"] - base["httpcore trace"]
+            line += (
+                f"  (+{added:,.0f} = +{100 * added / base['total']:.1f}% over bare;"
+                f" in the profiler's code {ours:,.0f}, in httpcore's trace {httpcore:,.0f})"
+            )
+        print(line)
+
+
+def _by_part(counted: dict[Any, int]) -> dict[str, int]:
+    parts = {"total": sum(counted.values()), "profiler": 0, "httpcore trace": 0}
+    for code, count in counted.items():
+        filename = code.co_filename
+        if f"{os.sep}profiler{os.sep}" in filename and f"{os.sep}benchmarks{os.sep}" not in filename:
+            parts["profiler"] += count
+        elif filename.endswith(f"httpcore2{os.sep}_trace.py") or code is _ISCOROUTINE:
+            parts["httpcore trace"] += count  # its Trace, and the coroutine check it makes per step
+    return parts
+
+
+_ISCOROUTINE = inspect.iscoroutine.__code__
+
+
 def spread(values: list[float]) -> str:
     q1, _, q3 = statistics.quantiles(values, n=4)
     return f"{statistics.median(values):.3f} [{q1:.3f} – {q3:.3f}]"
@@ -158,12 +231,20 @@ def main() -> None:
     parser.add_argument(
         "--blocks", type=int, default=10, help="blocks of rounds for the spread (default: 10)"
     )
+    parser.add_argument(
+        "--opcodes",
+        action="store_true",
+        help="count each request's bytecode instructions in its own thread, in process, instead of latency",
+    )
     args = parser.parse_args()
     rng = random.Random(12)
     with SimulatorProcess(load_scenario(args.scenario)) as simulator:
         sdk = openai.OpenAI(base_url=simulator.base_url, api_key="sk-bench", max_retries=0)
         if args.thread_cpu:
             thread_cpu(routes(sdk), args.requests, rng)
+            return
+        if args.opcodes:
+            opcodes(routes(sdk), args.requests, rng)
             return
         urls = serve(routes(sdk))
         latencies: dict[str, list[float]] = {name: [] for name in urls}
