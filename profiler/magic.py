@@ -3,6 +3,10 @@
 The cell runs inside :func:`profiler.session`; afterwards the notebook shows
 the breakdown of the OpenAI calls the cell made and a link to the run's
 report. Options: ``%%llmprofile --output-dir DIR --profiler cprofile``.
+
+A cell that raises has its traceback shown once the session has ended: IPython
+formats it in the notebook's process, tens to hundreds of milliseconds of CPU for
+the SDK's deep stacks, which are not the cell's.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ import argparse
 import contextlib
 import html
 import shlex
+import sys
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -89,8 +94,12 @@ def llmprofile(line: str, cell: str, shell: Any) -> Session:
 
     options = _arguments(line)
     output_dir = options.output_dir or default_output_dir()
-    with session(output_dir=output_dir, profiler=options.profiler) as result:
-        outcome = shell.run_cell(cell)
+    tracebacks = _HeldTracebacks(shell)
+    try:
+        with session(output_dir=output_dir, profiler=options.profiler) as result, tracebacks:
+            outcome = shell.run_cell(cell)
+    finally:
+        tracebacks.show()
     assert result.run is not None
     display(HTML(breakdown_html(result.run)))
     if not outcome.success:
@@ -105,6 +114,38 @@ def llmprofile(line: str, cell: str, shell: Any) -> Session:
                 ]
         outcome.raise_error()
     return result
+
+
+class _HeldTracebacks:
+    """While entered, what IPython would show with ``showtraceback`` is held, to be shown by `show`:
+    the time spent formatting it is then outside the session's wall clock and profiles."""
+
+    def __init__(self, shell: Any) -> None:
+        self._shell = shell
+        self._held: list[tuple[Any, tuple[Any, ...], dict[str, Any]]] = []
+        self._own = shell.__dict__.get("showtraceback")  # the shell's own, if it has one; else its class's
+
+    def __enter__(self) -> _HeldTracebacks:
+        self._shell.showtraceback = self._hold
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._own is None:
+            del self._shell.showtraceback
+        else:
+            self._shell.showtraceback = self._own
+
+    def _hold(self, exc_tuple: Any = None, *args: Any, **kwargs: Any) -> None:
+        if exc_tuple is None:
+            exc_tuple = sys.exc_info()  # IPython would read it now; it is gone by the time we show it
+            if exc_tuple[0] is None:  # nothing being handled: IPython falls back on sys.last_*
+                exc_tuple = None
+        self._held.append((exc_tuple, args, kwargs))
+
+    def show(self) -> None:
+        held, self._held = self._held, []
+        for exc_tuple, args, kwargs in held:
+            self._shell.showtraceback(exc_tuple, *args, **kwargs)
 
 
 def load_ipython_extension(ipython: Any) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -82,6 +84,38 @@ def test_llmprofile_reraises_the_cells_error_after_showing_what_ran(
         "%%llmprofile: the cell raised ZeroDivisionError (its traceback is above); "
         "its calls are profiled above"
     ]
+
+
+def test_a_failed_cells_traceback_is_formatted_after_its_measured_time(
+    shell: Any, displayed: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A traceback 600 frames deep: IPython takes 0.1-0.5 s to format it, in the notebook's process.
+    cell = (
+        "import time\n"
+        "cell_began = time.perf_counter()\n"
+        "client.chat.completions.create(model='gpt-3.5-turbo', messages=messages)\n"
+        "def deep(n):\n"
+        "    global raised_at\n"
+        "    if n == 0:\n"
+        "        raised_at = time.perf_counter()\n"
+        "        raise ValueError('deep down')\n"
+        "    return deep(n - 1) + 1\n"
+        "deep(600)\n"
+    )
+    before = time.perf_counter()
+    with pytest.raises(ValueError):
+        shell.run_cell_magic("llmprofile", f"-o {tmp_path / 'cell'}", cell)
+    returned = time.perf_counter()
+    raised_at, cell_began = shell.user_ns["raised_at"], shell.user_ns["cell_began"]
+    formatting = returned - raised_at  # the traceback, the breakdown and the files: after the raise
+    assert formatting > 0.1, "the traceback must take long enough to format to tell the two apart"
+    wall_s = json.loads((tmp_path / "cell" / "summary.json").read_text())["wall_s"]
+    # The session began after `before` and ends as run_cell returns, a few ms after the raise.
+    assert wall_s <= raised_at - before + 0.03
+    assert wall_s >= raised_at - cell_began
+    shown = capsys.readouterr().out
+    assert "ValueError" in shown and "deep down" in shown, "the traceback is still shown, in full"
+    assert "1 call, 1 succeeded" in displayed[0]
 
 
 @pytest.mark.parametrize("line", ["--bogus", "--profiler perf", "-o 'unclosed"])
