@@ -164,11 +164,13 @@ def create_app(
             return jsonify(error=error), upstream_status(kind)
         extra = {} if trace is None else {"timing": _timing(trace)}
         fields = current_fields()  # the monitor's scope: this request's id, as in X-Request-ID and the log
-        input_tokens, output_tokens = recording.tokens()
         return jsonify(  # a Response, not a (response, status) pair Flask would take apart
             id=fields["http_request_id"] if fields is not None else None,
             **answer,
-            usage={"input_tokens": input_tokens, "output_tokens": output_tokens},
+            usage={
+                "input_tokens": recording.usage_input_tokens,
+                "output_tokens": recording.usage_output_tokens,
+            },
             **extra,
         )
 

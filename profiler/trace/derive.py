@@ -466,7 +466,7 @@ def trace_call(recording: CallRecording, origin: float = 0.0) -> RequestTrace:
     ttft = None if first_content is None else first_content - recording.entered
     # The first content's arrival is lost when the kernel merged it with a later round of chunks.
     ttft_bounded = bool(arrivals) and arrivals[0][1] is not None and arrivals[0][2] is None
-    input_tokens, output_tokens = recording.tokens()
+    output_tokens = recording.usage_output_tokens
     if output_tokens is None and recording.stream:
         output_tokens = content_chunks or None
     tpot = None
@@ -503,7 +503,7 @@ def trace_call(recording: CallRecording, origin: float = 0.0) -> RequestTrace:
         arrival_times=reads.stamped,
         tpot_s=tpot,
         output_tokens=output_tokens,
-        input_tokens=input_tokens,
+        input_tokens=recording.usage_input_tokens,
         chunks=len(recording.chunk_ready),
         finished=recording.finished,
         interrupted=recording.interrupted,

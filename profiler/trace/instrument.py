@@ -22,7 +22,7 @@ Where it hooks in, and why there:
 * ``Stream.__init__`` / ``AsyncStream.__init__``: a stream of a recorded
   response gets its iterator replaced by one that times each chunk, however
   late it is built (a raw response parsed later included); ``_parse`` of a
-  recorded response keeps its usage (read when the call is derived).
+  recorded response keeps its usage.
 
 When no collector is active the wrappers cost one global read and call through.
 """
@@ -364,15 +364,28 @@ def _wrap_stream_init(original: Callable[..., Any], timed: Callable[..., Any]) -
     return __init__
 
 
+def keep_usage(recording: CallRecording, result: Any) -> None:
+    """Token counts of a parsed body, whichever API's names it uses."""
+    usage = getattr(result, "usage", None)
+    if usage is None:
+        return
+    output = getattr(usage, "completion_tokens", None)
+    if output is None:
+        output = getattr(usage, "output_tokens", None)
+    prompt = getattr(usage, "prompt_tokens", None)
+    if prompt is None:
+        prompt = getattr(usage, "input_tokens", None)
+    recording.usage_output_tokens = output if isinstance(output, int) else None
+    recording.usage_input_tokens = prompt if isinstance(prompt, int) else None
+
+
 def _wrap_parse(original: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(original)
     def _parse(self: Any, *args: Any, **kwargs: Any) -> Any:
         result = original(self, *args, **kwargs)
         recording = self.http_response.extensions.get(RECORDING_KEY)
         if recording is not None:
-            usage = getattr(result, "usage", None)
-            if usage is not None:  # its token counts are read when the call is derived
-                recording.parsed_usage = usage
+            keep_usage(recording, result)
         return result
 
     return _parse

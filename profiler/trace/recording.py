@@ -97,11 +97,8 @@ class CallRecording:
     read_where: Sequence[int] = ()
     write_entered: Sequence[float] = ()  # when each write of the request entered the kernel
     write_where: Sequence[int] = ()  # as read_where, the last being the wall clock (ns) at ``entered``
-    usage_output_tokens: int | None = None  # as a stream's chunks reported them
+    usage_output_tokens: int | None = None
     usage_input_tokens: int | None = None
-    # The parsed body's ``usage``, kept as the SDK made it: its counts are read by `tokens()`, off the
-    # call's path.
-    parsed_usage: object | None = None
     interrupted: bool = False  # cut short by Ctrl-C or exit: kept, but not counted as a failure
     method: str | None = None  # the public SDK method the caller called, when it is one we mark
     server_address: str | None = None  # the API's host and port (OTel server.address / server.port)
@@ -178,14 +175,6 @@ class CallRecording:
                 return request_id
         return None
 
-    def tokens(self) -> tuple[int | None, int | None]:
-        """(input, output) token counts: the parsed body's, whichever API's names it uses, else a stream's."""
-        usage = self.parsed_usage
-        if usage is None:
-            return self.usage_input_tokens, self.usage_output_tokens
-        prompt = _count(usage, "prompt_tokens", "input_tokens")
-        return prompt, _count(usage, "completion_tokens", "output_tokens")
-
     @property
     def finished(self) -> bool:
         if self.exited is None:
@@ -197,13 +186,6 @@ class CallRecording:
         on_done, self.on_done = self.on_done, None
         if on_done is not None:
             on_done(self)
-
-
-def _count(usage: object, name: str, other_name: str) -> int | None:
-    value = getattr(usage, name, None)
-    if value is None:
-        value = getattr(usage, other_name, None)
-    return value if isinstance(value, int) else None
 
 
 _NOWHERE = (0, 0, 0, 0)
