@@ -163,10 +163,7 @@ def _paced(healthy_url: str, hung_url: str, calls: int, warmup: int, pace_s: flo
     for name, handler in shippers.items():
         behind = handler.stats()
         handler.close()
-        print(
-            f"  {name + ':':<10} {_books(handler.stats())};"
-            f" when the logging stopped: {behind.sent} sent, {behind.queue_depth} waiting"
-        )
+        print(_shipper_line(name, handler.stats(), behind))
     return samples
 
 
@@ -176,6 +173,14 @@ def _row(name: str, samples_ns: list[int]) -> str:
         f"{label} {percentile(us, q):6.1f}" for label, q in (("p50", 50), ("p90", 90), ("p99", 99))
     )
     return f"  {name:<14} n={len(us):<6} {figures}  p99.9 {percentile(us, 99.9):7.1f}  max {us[-1]:8.1f} µs"
+
+
+def _shipper_line(name: str, closed: ShipperStats, behind: ShipperStats) -> str:
+    """A shipper's books once closed, and how far behind it was when the logging stopped."""
+    return (
+        f"  {name + ':':<10} {_books(closed)};"
+        f" when the logging stopped: {behind.sent} sent, {behind.queue_depth} waiting"
+    )
 
 
 def _books(stats: ShipperStats) -> str:
@@ -264,10 +269,7 @@ def main() -> None:
             )
             for name, handler in shippers.items():
                 behind = waiting[name]
-                print(
-                    f"  {name + ':':<10} {_books(handler.stats())};"
-                    f" when the logging stopped: {behind.sent} sent, {behind.queue_depth} waiting"
-                )
+                print(_shipper_line(name, handler.stats(), behind))
             gc.collect()
         paced = (
             _paced(healthy_url, hung_url, args.paced_calls, args.warmup, args.pace_us / 1e6)

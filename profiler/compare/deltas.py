@@ -131,6 +131,9 @@ def _stat_deltas(a: object | None, b: object | None, stats: tuple[str, ...]) -> 
     }
 
 
+_PHASE_QUANTILES = tuple(stat for stat in PHASE_STATS if stat != "mean")
+
+
 def _phase_deltas(a: RunFigures, b: RunFigures) -> dict[str, dict[str, Delta]]:
     """Each phase's mean per call, and its p50 and p99 where both runs have the phase.
 
@@ -147,8 +150,7 @@ def _phase_deltas(a: RunFigures, b: RunFigures) -> dict[str, dict[str, Delta]]:
         mean_a, mean_b = _per_call(key, phase_a, a.started), _per_call(key, phase_b, b.started)
         if mean_a is not None and mean_b is not None:
             row["mean"] = Delta(mean_a, mean_b)
-        quantiles = tuple(stat for stat in PHASE_STATS if stat != "mean")
-        row.update(_stat_deltas(phase_a, phase_b, quantiles))
+        row.update(_stat_deltas(phase_a, phase_b, _PHASE_QUANTILES))
         if row:
             deltas[key] = row
     return deltas

@@ -38,7 +38,7 @@ def _figures_document(figures: RunFigures) -> dict[str, Any]:
         "errors": figures.errors,
         "attempt_errors": figures.attempt_errors,
         "error_rate": figures.error_rate,
-        "error_rates": None if figures.error_rates is None else dict(figures.error_rates),
+        "error_rates": _optional_dict(figures.error_rates),
         "latency_ms": _dist(figures.latency),
         "latency_ok_ms": _dist(figures.latency_ok),
         "breakdown_ms": {
